@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * File-access policy: the map layout shared by the BPF LSM programs and the
+ * user-space compiler (hook/lib/policy.c). __u32/__u64 only, no pointers.
+ *
+ * Why objects are keyed by (cgroup id, dev, ino) and not by path hashes
+ * -------------------------------------------------------------------
+ * A rule names a container path. At container start the hook resolves it in
+ * the container's mount namespace to the inode it names, and the kernel side
+ * recognises that inode by (sb->s_dev, i_ino) while walking d_parent upwards
+ * from the object of an access. Compared with hashing path prefixes
+ * (bpf_d_path + a hash per prefix):
+ * - renames: moving a protected directory (mv /app/secrets /tmp/s) moves its
+ *   inode, so its contents stay protected; a path-hash scheme would lose
+ *   them. The opposite risk, a fresh directory taking the old name (mv /etc
+ *   /e; mkdir /etc), is closed by pinning (FB_OBJ_PINNED below): the object
+ *   of a rule that denies anything, and its ancestors up to but not including
+ *   "/", cannot be renamed or deleted.
+ * - hard links: a file rule matches the inode itself (level 0 of the walk),
+ *   so every link to it is covered. Files under a directory rule are matched
+ *   through their parent chain, which a new hard link elsewhere does not
+ *   have; the compiler therefore makes a rule that denies read, write or
+ *   setattr also deny link and rename (judged on the source's directory)
+ *   unless the rule names them itself: the files cannot be moved or linked
+ *   out from under it. Hard links that already exist in the image between a
+ *   protected and an unprotected directory are not covered.
+ * - bind mounts: the same directory mounted twice is the same inode; a path
+ *   scheme covers only one of the two names.
+ * - cost: bpf_d_path is allowed only in a few hooks (file_open, not
+ *   inode_create/unlink/rename) and builds a string per access; the walk is
+ *   at most FB_WALK_MAX + 1 hash lookups and stops at the first rule found.
+ * - deep paths: the walk is bounded (the verifier needs a constant bound).
+ *   Rule paths have at most FB_WALK_MAX components, so every object at depth
+ *   <= FB_WALK_MAX is decided exactly. Deeper objects are decided by a rule
+ *   found within the walk; when none is found before the bound, the access is
+ *   denied (fail closed) unless the container's policy can never deny that
+ *   right (fb_policy_cfg.may_deny).
+ * Rule paths must exist when the policy is compiled: a rule that denies
+ * something and names a missing path is a compile error (fail closed); an
+ * allow-only rule on a missing path is dropped (dropping it only narrows).
+ * Limits of this scheme: the hook must get (dev, ino) as the LSM hooks see the
+ * inode (true for ext4, xfs, tmpfs, FUSE; overlayfs reports a per-layer
+ * st_dev for non-directories when its layers span filesystems with xino off);
+ * a recycled inode number inherits the rules of a deleted object, which only
+ * unpinned (allow-only) objects can be.
+ *
+ * Decision in the kernel, for right R on a dentry D (for create, delete,
+ * rename and link: D is the parent directory of the entry; rename and link
+ * check both the source's and the destination's directory):
+ *   cfg = fb_policy_cfg[cgroup id of the task or of its nearest ancestor
+ *         cgroup that has one]; none: not ours, allow.
+ *   R not in cfg->may_deny: allow.
+ *   R is delete or rename and the victim (the entry itself, and for rename
+ *         an existing target too) has FB_OBJ_PINNED: deny.
+ *   for level 0..FB_WALK_MAX: v = fb_policy_obj[{cg, D's s_dev, D's i_ino}];
+ *         if v names R ((v->allow | v->deny) & R): deny if v->deny & R, else
+ *         allow. If D is the task's root, or the root of a filesystem
+ *         mounted nowhere in the task's tree (pipes, sockets, memfd):
+ *         cfg->dflt. D = parent of D (crossing mounts).
+ *   not at the root after the last level: deny.
+ * A deny in FB_MODE_AUDIT is reported and allowed; in FB_MODE_ENFORCE the
+ * access fails with EACCES.
+ */
+#ifndef FUSEBOX_BPF_POLICY_H
+#define FUSEBOX_BPF_POLICY_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* Rights, one bit each. */
+enum fb_right {
+	FB_RIGHT_READ = 1u << 0,    /* open for read, readdir */
+	FB_RIGHT_WRITE = 1u << 1,   /* open for write, truncate */
+	FB_RIGHT_EXEC = 1u << 2,    /* execve, mmap PROT_EXEC of a file */
+	FB_RIGHT_CREATE = 1u << 3,  /* any new entry (on the parent directory) */
+	FB_RIGHT_DELETE = 1u << 4,  /* unlink, rmdir (on the parent directory) */
+	FB_RIGHT_RENAME = 1u << 5,  /* rename (on both parent directories) */
+	FB_RIGHT_LINK = 1u << 6,    /* hard link (on both parent directories) */
+	FB_RIGHT_SETATTR = 1u << 7, /* chmod, chown, utimes, xattr changes */
+};
+#define FB_RIGHTS_ALL 0xffu
+#define FB_NR_RIGHTS 8
+
+/* Rights judged on the parent directory of the entry they act on. */
+#define FB_RIGHTS_ON_PARENT (FB_RIGHT_CREATE | FB_RIGHT_DELETE | FB_RIGHT_RENAME | FB_RIGHT_LINK)
+
+/*
+ * d_parent levels the kernel walks above the object (level 0 is the object
+ * itself). Rule paths have at most this many components.
+ */
+#define FB_WALK_MAX 32
+
+enum fb_mode {
+	FB_MODE_ENFORCE = 0, /* deny with EACCES (zero: a forgotten field enforces) */
+	FB_MODE_AUDIT = 1,   /* allow, report what would be denied */
+};
+
+enum fb_verdict {
+	FB_DENY = 0, /* zero: a forgotten field denies */
+	FB_ALLOW = 1,
+};
+
+/* fb_policy_cfg: one per container, keyed by its cgroup2 id (__u64). */
+struct fb_policy_cfg {
+	__u32 mode;	/* enum fb_mode */
+	__u32 dflt;	/* enum fb_verdict when no rule names the right */
+	__u32 may_deny; /* rights some rule, pin or the default can deny */
+	__u32 nr_objs;	/* fb_policy_obj entries of this container */
+};
+
+/* fb_policy_obj key: one object (file or directory) of one container. */
+struct fb_obj_key {
+	__u64 cgroup_id; /* cgroup2 id of the container */
+	__u64 ino;	 /* inode->i_ino */
+	__u32 dev;	 /* inode->i_sb->s_dev: major << 20 | minor, not st_dev */
+	__u32 pad;	 /* zero */
+};
+
+/* A rule that denies names it or a descendant of it: no rename, no delete. */
+#define FB_OBJ_PINNED (1u << 0)
+/* fb_obj_val.rule of an object that only carries FB_OBJ_PINNED. */
+#define FB_RULE_NONE 0xffffffffu
+
+struct fb_obj_val {
+	__u32 allow; /* rights the rule at this object allows */
+	__u32 deny;  /* rights it denies (as written plus implied) */
+	__u32 flags; /* FB_OBJ_* */
+	__u32 rule;  /* index of the rule in the effective policy, for audit events */
+};
+
+/* Map sizes: containers on a node, objects of all containers together. */
+#define FB_POLICY_MAX_CONTAINERS 4096
+#define FB_POLICY_MAX_OBJS 65536
+
+#endif

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fuseboxd: a FUSE overlay of immutable image layers (libfuse low-level API).
+ *
+ * Layers are numbered top-most first: layer 0 wins. This first cut serves
+ * lower (read-only) layers only; the writable upper layer will become layer 0
+ * with its own struct fbx_layer flag, and copy-up will move a node's `layer`
+ * to 0, so nothing here assumes that a node's layer never changes except the
+ * places marked "immutable layers" below.
+ *
+ * Memory is bounded by what the kernel holds: a node exists while the kernel
+ * has it looked up (nlookup > 0) or while a looked-up node names it as
+ * parent. No fd is kept per node: every operation re-resolves the node's
+ * path beneath the layer root with openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV).
+ *
+ * Lock order (take left before right, never the reverse):
+ *   fs->itable.lock  ->  fs->open_locks[i]
+ * itable.lock guards both node hash tables, node creation and destruction,
+ * nchildren, and every transition of a node's nlookup to or from zero.
+ * open_locks[] (striped by node id) guard a node's passthrough backing id and
+ * its count of opens. No lock is held across a reply to the kernel.
+ * A node's parent and name are immutable while it lives (no rename yet: the
+ * writable version will guard them with a tree rwlock taken before itable).
+ */
+#ifndef FUSEBOXD_H
+#define FUSEBOXD_H
+
+#define FUSE_USE_VERSION 317
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+/* overlayfs accepts at most 500 lower layers; so do we. */
+#define FBX_MAX_LAYERS 500
+/* Layers are immutable: the kernel may cache names, attributes and misses. */
+#define FBX_TIMEOUT 86400.0
+/* A merged directory listing is held in memory while the directory is open. */
+#define FBX_DIR_MAX_ENTRIES (1u << 22)
+#define FBX_OPEN_LOCKS 64
+/* fi->fh of a file whose reads the kernel passes through to the backing file. */
+#define FBX_FH_PASSTHROUGH UINT64_MAX
+
+struct fbx_layer {
+	char *path;
+	int fd;		  /* O_RDONLY | O_DIRECTORY root of the layer */
+	dev_t dev;	  /* objects on another device (mounts inside) are not part of it */
+	uint64_t ino_tag; /* OR-ed into st_ino so that inode numbers of layers on
+			     different devices do not collide */
+	bool stacked;	  /* on overlayfs or FUSE: passthrough needs a deeper stack */
+};
+
+struct fbx_node {
+	fuse_ino_t id; /* FUSE node id, never reused while the daemon runs */
+	uint64_t generation;
+	dev_t dev; /* key: the backing object in layer `layer` */
+	ino_t ino;
+	struct fbx_node *parent; /* NULL for the root */
+	atomic_uint_fast64_t nlookup;
+	uint64_t nchildren; /* nodes whose parent is this one (itable.lock) */
+	mode_t type;	    /* S_IFMT bits */
+	uint16_t layer;	    /* top-most layer that holds the object */
+	uint16_t bottom;    /* directories: lowest layer merged into it */
+	int backing_id;	    /* passthrough backing file, 0 if none (open_locks) */
+	unsigned int nopen; /* opens sharing backing_id (open_locks) */
+	struct fbx_node *next_key;
+	struct fbx_node *next_id;
+	char name[]; /* "" for the root */
+};
+
+struct fbx_itable {
+	pthread_mutex_t lock;
+	struct fbx_node **by_key;
+	struct fbx_node **by_id;
+	size_t nbuckets; /* power of two, both tables */
+	size_t count;
+	fuse_ino_t next_id;
+	uint64_t next_generation;
+};
+
+struct fbx_options {
+	char **lowerdirs; /* top-most first */
+	size_t nlower;
+	char *mountpoint;
+	char *fuse_opts; /* comma-separated, passed to libfuse */
+	int ready_fd;	 /* -1: none */
+	bool foreground;
+	bool debug;
+	bool singlethread;
+	bool passthrough;
+};
+
+struct fbx_fs {
+	struct fbx_layer *layers;
+	unsigned int nlayers;
+	struct fbx_itable itable;
+	struct fbx_node *root;
+	bool want_passthrough; /* option, before negotiation */
+	bool passthrough;      /* negotiated in init */
+	bool debug;
+	atomic_bool passthrough_failed_logged;
+	pthread_mutex_t open_locks[FBX_OPEN_LOCKS];
+};
+
+/* What a merged lookup found for a name. */
+struct fbx_found {
+	struct stat st;	     /* of the object in `layer`, as the backing fs says */
+	unsigned int layer;  /* top-most layer that has the name */
+	unsigned int bottom; /* directories: lowest layer merged */
+};
+
+/* Directory fds of one directory node, per layer, opened on first use. */
+struct fbx_dirfds {
+	struct fbx_fs *fs;
+	struct fbx_node *dir;
+	int flags;
+	int *fd; /* index layer - dir->layer; FBX_DIRFD_UNSET, -errno or an fd */
+};
+#define FBX_DIRFD_UNSET (-1000000)
+
+/* A merged directory listing, built at opendir. */
+struct fbx_dirent {
+	uint64_t ino;	   /* as reported to the kernel */
+	uint32_t name_off; /* into fbx_dirlist.names */
+	uint8_t type;	   /* DT_* */
+};
+
+struct fbx_dirlist {
+	struct fbx_dirent *ents;
+	size_t n;
+	size_t cap;
+	char *names;
+	size_t names_len;
+	size_t names_cap;
+};
+
+#define fbx_log(level, fmt, ...) fuse_log(level, "fuseboxd: " fmt "\n", ##__VA_ARGS__)
+#define fbx_err(fmt, ...) fbx_log(FUSE_LOG_ERR, fmt, ##__VA_ARGS__)
+#define fbx_debug(fs, fmt, ...)                                                                    \
+	do {                                                                                       \
+		if ((fs)->debug)                                                                   \
+			fbx_log(FUSE_LOG_DEBUG, fmt, ##__VA_ARGS__);                               \
+	} while (0)
+
+static inline struct fbx_fs *fbx_fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* options.c */
+int fbx_options_parse(int argc, char **argv, struct fbx_options *o);
+void fbx_options_free(struct fbx_options *o);
+void fbx_usage(FILE *f);
+
+/* layer.c */
+int fbx_layers_open(char **paths, size_t n, struct fbx_layer **out, size_t *failed);
+void fbx_layers_close(struct fbx_layer *layers, size_t n);
+int fbx_openat_beneath(int dirfd, const char *path, int flags);
+int fbx_node_open(struct fbx_fs *fs, const struct fbx_node *node, unsigned int layer, int flags);
+int fbx_node_stat(struct fbx_fs *fs, const struct fbx_node *node, struct stat *st);
+uint64_t fbx_layer_ino(const struct fbx_layer *l, ino_t ino);
+void fbx_attr_fixup(struct fbx_fs *fs, unsigned int layer, unsigned int bottom, struct stat *st);
+
+/* inode.c */
+int fbx_itable_init(struct fbx_itable *t);
+void fbx_itable_destroy(struct fbx_itable *t);
+int fbx_root_create(struct fbx_fs *fs);
+struct fbx_node *fbx_node_get(struct fbx_fs *fs, fuse_ino_t id);
+int fbx_node_ref(struct fbx_fs *fs, struct fbx_node *parent, const char *name,
+		 const struct fbx_found *f, struct fbx_node **out);
+void fbx_node_forget(struct fbx_fs *fs, struct fbx_node *node, uint64_t n);
+pthread_mutex_t *fbx_open_lock(struct fbx_fs *fs, const struct fbx_node *node);
+
+/* merge.c */
+bool fbx_name_is_whiteout(const char *name);
+bool fbx_stat_is_whiteout(const struct stat *st);
+int fbx_fd_is_opaque(int dirfd);
+int fbx_dirfds_init(struct fbx_dirfds *d, struct fbx_fs *fs, struct fbx_node *dir, int flags);
+int fbx_dirfds_get(struct fbx_dirfds *d, unsigned int layer);
+void fbx_dirfds_close(struct fbx_dirfds *d);
+int fbx_merge_lookup(struct fbx_dirfds *d, const char *name, struct fbx_found *out);
+
+/* dirlist.c */
+int fbx_dirlist_build(struct fbx_fs *fs, struct fbx_node *dir, struct fbx_dirlist **out);
+void fbx_dirlist_free(struct fbx_dirlist *l);
+
+/* ops_*.c: request handlers, each answers its request exactly once. */
+void fbx_ops_fill(struct fuse_lowlevel_ops *ops);
+void fbx_ops_write_fill(struct fuse_lowlevel_ops *ops);
+void fbx_fill_entry(struct fbx_fs *fs, const struct fbx_node *n, const struct stat *st,
+		    struct fuse_entry_param *e);
+void fbx_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fbx_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fbx_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void fbx_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fbx_op_readlink(fuse_req_t req, fuse_ino_t ino);
+void fbx_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
+void fbx_op_statfs(fuse_req_t req, fuse_ino_t ino);
+void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void fbx_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fbx_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fbx_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi);
+void fbx_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fbx_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fbx_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+#endif

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Command line of fuseboxd, in fuse-overlayfs' syntax:
+ *   fuseboxd [-f] [-d] [-s] [--ready-fd=N] -o lowerdir=A[:B...][,OPTIONS] MOUNTPOINT
+ * Parsed in one place into struct fbx_options; everything after works on it.
+ * Within -o, "\," is a literal comma and, in lowerdir, "\:" a literal colon.
+ */
+#include "fuseboxd.h"
+
+#include <limits.h>
+
+/* Mount options handed to libfuse unchanged. */
+static const char *const fuse_flag_opts[] = {
+	"ro",	  "rw",	 "suid",   "nosuid",	  "dev",	 "nodev",
+	"exec",	  "noexec", "noatime", "allow_other", "default_permissions",
+};
+static const char *const fuse_value_opts[] = { "fsname=", "subtype=" };
+
+void fbx_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: fuseboxd [-f] [-d] [-s] [--ready-fd=N] -o lowerdir=DIR[:DIR...][,OPT...] "
+		"MOUNTPOINT\n"
+		"Read-only overlay of image layers (top-most first) over FUSE.\n"
+		"  -f             stay in the foreground\n"
+		"  -d             libfuse debug output (implies -f)\n"
+		"  -s             single-threaded request loop\n"
+		"  --ready-fd=N   write \"ready\\n\" to fd N once mounted, then close it\n"
+		"  MOUNTPOINT     a directory, or /dev/fd/N: an already mounted /dev/fuse fd\n"
+		"options: lowerdir=, ro (default), rw, suid, nosuid, dev, nodev, exec, noexec,\n"
+		"         noatime, allow_other, default_permissions (always on), fsname=, subtype=,\n"
+		"         nopassthrough (serve reads in the daemon instead of the kernel)\n");
+}
+
+/* Split s in place at unescaped sep; returns the next piece or NULL. */
+static char *split_escaped(char **s, char sep)
+{
+	char *start = *s, *p;
+
+	if (!start)
+		return NULL;
+	for (p = start; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == sep) {
+			*p = '\0';
+			*s = p + 1;
+			return start;
+		}
+	}
+	*s = NULL;
+	return start;
+}
+
+/* Remove backslash escapes in place. */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (*s == '\\' && s[1])
+			s++;
+		*w++ = *s;
+	}
+	*w = '\0';
+}
+
+static int append_opt(char **opts, const char *opt)
+{
+	char *n;
+
+	if (asprintf(&n, "%s%s%s", *opts ? *opts : "", *opts ? "," : "", opt) < 0)
+		return -ENOMEM;
+	free(*opts);
+	*opts = n;
+	return 0;
+}
+
+static int parse_lowerdir(struct fbx_options *o, char *value)
+{
+	char *rest = value, *dir;
+
+	if (o->nlower) {
+		fbx_err("lowerdir: given more than once");
+		return -EINVAL;
+	}
+	while ((dir = split_escaped(&rest, ':'))) {
+		char **n;
+
+		unescape(dir);
+		if (dir[0] != '/') {
+			fbx_err("lowerdir: '%s' is not an absolute path", dir);
+			return -EINVAL;
+		}
+		if (strlen(dir) >= PATH_MAX) {
+			fbx_err("lowerdir: path too long");
+			return -EINVAL;
+		}
+		if (o->nlower == FBX_MAX_LAYERS) {
+			fbx_err("lowerdir: more than %d layers", FBX_MAX_LAYERS);
+			return -EINVAL;
+		}
+		n = realloc(o->lowerdirs, (o->nlower + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		o->lowerdirs = n;
+		o->lowerdirs[o->nlower] = strdup(dir);
+		if (!o->lowerdirs[o->nlower])
+			return -ENOMEM;
+		o->nlower++;
+	}
+	if (!o->nlower) {
+		fbx_err("lowerdir: empty");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct seen_opts {
+	bool fsname, subtype, ro_rw;
+};
+
+static int parse_one(struct fbx_options *o, char *opt, struct seen_opts *seen)
+{
+	size_t i;
+
+	if (startswith(opt, "lowerdir="))
+		return parse_lowerdir(o, opt + strlen("lowerdir="));
+	if (startswith(opt, "upperdir=") || startswith(opt, "workdir=")) {
+		*strchr(opt, '=') = '\0';
+		fbx_err("%s: writable upper layers are not supported yet", opt);
+		return -EINVAL;
+	}
+	if (streq(opt, "nopassthrough")) {
+		o->passthrough = false;
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(fuse_flag_opts); i++)
+		if (streq(opt, fuse_flag_opts[i])) {
+			if (streq(opt, "ro") || streq(opt, "rw"))
+				seen->ro_rw = true;
+			return append_opt(&o->fuse_opts, opt);
+		}
+	for (i = 0; i < ARRAY_SIZE(fuse_value_opts); i++)
+		if (startswith(opt, fuse_value_opts[i]) && opt[strlen(fuse_value_opts[i])]) {
+			if (i == 0)
+				seen->fsname = true;
+			else
+				seen->subtype = true;
+			return append_opt(&o->fuse_opts, opt);
+		}
+	fbx_err("unknown option '%s' (see fuseboxd --help)", opt);
+	return -EINVAL;
+}
+
+static int parse_opts(struct fbx_options *o, const char *arg, struct seen_opts *seen)
+{
+	_cleanup_free_ char *copy = strdup(arg);
+	char *rest = copy, *opt;
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	while ((opt = split_escaped(&rest, ','))) {
+		if (!*opt)
+			continue;
+		r = parse_one(o, opt, seen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_ready_fd(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > INT_MAX) {
+		fbx_err("--ready-fd: '%s' is not a file descriptor number", s);
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/*
+ * Returns 0 to go on, 1 when the command is done (help, version), or a
+ * negative errno after printing one line saying what is wrong.
+ */
+int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
+{
+	struct seen_opts seen = { 0 };
+	int i, r;
+
+	*o = (struct fbx_options){ .ready_fd = -1, .passthrough = true };
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (streq(a, "-f")) {
+			o->foreground = true;
+		} else if (streq(a, "-d")) {
+			o->debug = o->foreground = true;
+		} else if (streq(a, "-s")) {
+			o->singlethread = true;
+		} else if (streq(a, "-h") || streq(a, "--help")) {
+			fbx_usage(stdout);
+			return 1;
+		} else if (streq(a, "-V") || streq(a, "--version")) {
+			printf("fuseboxd (libfuse %s)\n", fuse_pkgversion());
+			return 1;
+		} else if (startswith(a, "--ready-fd=")) {
+			r = parse_ready_fd(a + strlen("--ready-fd="), &o->ready_fd);
+			if (r < 0)
+				return r;
+		} else if (streq(a, "-o") || startswith(a, "-o")) {
+			const char *v = a[2] ? a + 2 : argv[++i];
+
+			if (!v) {
+				fbx_err("-o needs an argument");
+				return -EINVAL;
+			}
+			r = parse_opts(o, v, &seen);
+			if (r < 0)
+				return r;
+		} else if (a[0] == '-' && a[1]) {
+			fbx_err("unknown option '%s' (see fuseboxd --help)", a);
+			return -EINVAL;
+		} else if (!o->mountpoint) {
+			o->mountpoint = strdup(a);
+			if (!o->mountpoint)
+				return -ENOMEM;
+		} else {
+			fbx_err("unexpected argument '%s': only one mountpoint", a);
+			return -EINVAL;
+		}
+	}
+	if (!o->nlower) {
+		fbx_err("missing -o lowerdir=DIR[:DIR...]");
+		return -EINVAL;
+	}
+	if (!o->mountpoint) {
+		fbx_err("missing MOUNTPOINT");
+		return -EINVAL;
+	}
+	/* The daemon runs as root: without the kernel's permission checks any
+	 * user of the mount could read every file of the image. */
+	r = append_opt(&o->fuse_opts, "default_permissions");
+	/* Nothing can be written yet, and on a read-only mount the kernel
+	 * skips the GETATTR that follows each passthrough read (atime). */
+	if (r == 0 && !seen.ro_rw)
+		r = append_opt(&o->fuse_opts, "ro");
+	if (r == 0 && !seen.fsname)
+		r = append_opt(&o->fuse_opts, "fsname=fuseboxd");
+	if (r == 0 && !seen.subtype)
+		r = append_opt(&o->fuse_opts, "subtype=fuseboxd");
+	return r;
+}
+
+void fbx_options_free(struct fbx_options *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nlower; i++)
+		free(o->lowerdirs[i]);
+	free(o->lowerdirs);
+	free(o->mountpoint);
+	free(o->fuse_opts);
+	*o = (struct fbx_options){ .ready_fd = -1 };
+}

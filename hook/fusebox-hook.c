@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fusebox-hook: the OCI runtime hook.
+ *   fusebox-hook [--config FILE] createRuntime|prestart|poststop  (OCI state on stdin)
+ * createRuntime (or prestart, for runtimes that only know it) mounts the
+ * container's fusebox mounts; poststop undoes everything. Other stages exit 0.
+ * Errors: one line on stderr, "fusebox-hook: <id>: <what is wrong>", exit 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/pidfd.h>
+#include <syslog.h>
+
+#include "hook.h"
+#include "oci.h"
+#include "state.h"
+#include "util.h"
+
+#define ERRLEN 1024
+
+static const char *const known_annotations[] = {
+	FB_ANNOT_MOUNTS,
+	"fusebox.io/policy",
+	"fusebox.io/profile",
+	"fusebox.io/programs",
+};
+
+static void fail_msg(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_msg(const char *id, const char *fmt, ...)
+{
+	char msg[ERRLEN + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "fusebox-hook: %s: %s\n", id ? id : "-", msg);
+	syslog(LOG_ERR, "%s: %s", id ? id : "-", msg);
+}
+
+/* Every fusebox.io/ annotation must be one we know and a string. */
+static int check_annotations(const json_t *ann, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)ann, key, v) {
+		size_t i;
+
+		if (!startswith(key, "fusebox.io/"))
+			continue;
+		for (i = 0; i < ARRAY_SIZE(known_annotations); i++)
+			if (streq(key, known_annotations[i]))
+				break;
+		if (i == ARRAY_SIZE(known_annotations))
+			return fb_errf(err, errlen, -EINVAL,
+				       "unknown annotation \"%.64s\" (expected fusebox.io/mounts, "
+				       "fusebox.io/policy, fusebox.io/profile, fusebox.io/programs)",
+				       key);
+		if (!json_is_string(v))
+			return fb_errf(err, errlen, -EINVAL, "annotation %s: value must be a string",
+				       key);
+	}
+	/* Never start a container with less protection than it asked for. */
+	for (size_t i = 1; i < ARRAY_SIZE(known_annotations); i++)
+		if (json_object_get(ann, known_annotations[i]))
+			return fb_errf(err, errlen, -EOPNOTSUPP,
+				       "annotation %s: file-access policies are not supported by "
+				       "this fusebox build; refusing to start without them",
+				       known_annotations[i]);
+	return 0;
+}
+
+struct setup {
+	const struct fb_conf *conf;
+	struct fb_state st;
+	struct fb_mounts mounts;
+	int pidfd;
+	bool dir_created;
+	size_t n_mounted;
+};
+
+static void undo_setup(struct setup *s)
+{
+	/* Reverse order of creation: daemons, mounts, state dir. */
+	for (size_t i = s->st.n; i-- > 0;)
+		fb_stop_daemon(s->st.m[i].daemon_pid, s->st.m[i].daemon_start, 1000);
+	for (size_t i = s->n_mounted; i-- > 0;)
+		fb_ns_umount(s->pidfd, s->st.rootfs, s->mounts.m[i].target);
+	if (s->dir_created) {
+		char dir[PATH_MAX];
+
+		if (fb_state_path(s->conf, s->st.id, dir, sizeof(dir)) == 0)
+			rm_rf_at(AT_FDCWD, dir);
+	}
+}
+
+static int mount_one(struct setup *s, size_t i, char *err, size_t errlen)
+{
+	const struct fb_mount_spec *m = &s->mounts.m[i];
+	struct fb_state_mount *sm = &s->st.m[i];
+	char dir[PATH_MAX], logpath[PATH_MAX + 32];
+	_cleanup_close_ int fusefd = -1, ready = -1;
+	char inner[ERRLEN];
+	int r;
+
+	if (m->upper_kind != FB_UPPER_NONE)
+		return fb_errf(err, errlen, -EOPNOTSUPP,
+			       FB_ANNOT_MOUNTS ": [%zu].upper: writable uppers are not supported "
+					       "by this fusebox build (expected \"none\")",
+			       i);
+	r = fb_state_path(s->conf, s->st.id, dir, sizeof(dir));
+	if (r < 0)
+		return r;
+	snprintf(logpath, sizeof(logpath), "%s/fuseboxd.%zu.log", dir, i);
+
+	fusefd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fusefd < 0)
+		return fb_errf(err, errlen, -errno, "/dev/fuse: %s", strerror(errno));
+	r = fb_ns_mount_fuse(s->pidfd, s->st.rootfs, m->target, fusefd, true, inner,
+			     sizeof(inner));
+	if (r < 0)
+		return fb_errf(err, errlen, r, FB_ANNOT_MOUNTS ": [%zu]: %s", i, inner);
+	s->n_mounted = i + 1;
+	sm->target = strdup(m->target);
+	sm->upper_kind = m->upper_kind;
+	if (!sm->target)
+		return -ENOMEM;
+	s->st.n = i + 1;
+
+	r = fb_spawn_daemon(s->conf, m, NULL, logpath, fusefd, &sm->daemon_pid, &ready, inner,
+			    sizeof(inner));
+	if (r < 0)
+		return fb_errf(err, errlen, r, FB_ANNOT_MOUNTS ": [%zu]: %s", i, inner);
+	proc_starttime(sm->daemon_pid, &sm->daemon_start);
+	/* Recorded before waiting, so that a crash here still lets poststop clean up. */
+	r = fb_state_write(s->conf, &s->st);
+	if (r < 0)
+		return fb_errf(err, errlen, r, "writing state: %s", strerror(-r));
+	r = fb_wait_ready(ready, s->conf->ready_timeout_ms, logpath, inner, sizeof(inner));
+	if (r < 0)
+		return fb_errf(err, errlen, r, FB_ANNOT_MOUNTS ": [%zu]: %s", i, inner);
+	return 0;
+}
+
+static int stage_create(const struct fb_conf *conf, struct fb_oci_state *state, char *err,
+			size_t errlen)
+{
+	struct fb_oci_config cfg = { 0 };
+	struct setup s = { .conf = conf, .pidfd = -1 };
+	const json_t *ann;
+	const char *mounts_json;
+	int r;
+
+	/* Fast path: the state carries the annotations and none is ours. */
+	if (state->annotations && !fb_annotations_want_fusebox(state->annotations))
+		return 0;
+	if (!state->bundle)
+		return fb_errf(err, errlen, -EINVAL, "OCI state: missing \"bundle\"");
+	r = fb_oci_config_load(state->bundle, &cfg, err, errlen);
+	if (r < 0)
+		return r;
+	ann = cfg.annotations ? cfg.annotations : state->annotations;
+	if (!fb_annotations_want_fusebox(ann))
+		goto out;
+	r = check_annotations(ann, err, errlen);
+	if (r < 0)
+		goto out;
+	mounts_json = fb_annotation(ann, FB_ANNOT_MOUNTS);
+	if (!mounts_json)
+		goto out;
+	r = fb_mounts_parse(mounts_json, &s.mounts, err, errlen);
+	if (r < 0)
+		goto out;
+	r = fb_mounts_check(&s.mounts, conf, err, errlen);
+	if (r < 0)
+		goto out;
+	if (state->pid <= 0) {
+		r = fb_errf(err, errlen, -EINVAL,
+			    "OCI state: no \"pid\" (run fusebox-hook as a createRuntime or "
+			    "prestart hook)");
+		goto out;
+	}
+	s.pidfd = pidfd_open(state->pid, 0);
+	if (s.pidfd < 0) {
+		r = fb_errf(err, errlen, -errno, "container pid %d: %s", state->pid,
+			    strerror(errno));
+		goto out;
+	}
+	s.st.id = state->id;
+	s.st.rootfs = cfg.root_path;
+	s.st.container_pid = state->pid;
+	r = fb_state_create_dir(conf, state->id, err, errlen);
+	if (r < 0)
+		goto out;
+	s.dir_created = true;
+	for (size_t i = 0; i < s.mounts.n && r == 0; i++)
+		r = mount_one(&s, i, err, errlen);
+	if (r < 0)
+		undo_setup(&s);
+out:
+	/* id and rootfs are borrowed from state and cfg. */
+	s.st.id = NULL;
+	s.st.rootfs = NULL;
+	fb_state_free(&s.st);
+	fb_mounts_free(&s.mounts);
+	if (s.pidfd >= 0)
+		close(s.pidfd);
+	fb_oci_config_free(&cfg);
+	return r;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: fusebox-hook [--config FILE] createRuntime|prestart|poststop\n"
+		   "  reads the OCI state on stdin; see fusebox(8) and README.md\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *config = NULL, *stage;
+	struct fb_oci_state state = { 0 };
+	struct fb_conf conf = { 0 };
+	_cleanup_free_ char *input = NULL;
+	char err[ERRLEN] = "";
+	ssize_t n;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	stage = argv[optind];
+	if (!streq(stage, "createRuntime") && !streq(stage, "prestart") &&
+	    !streq(stage, "poststop"))
+		return 0;
+	openlog("fusebox-hook", LOG_PID, LOG_DAEMON);
+
+	n = read_full_fd(STDIN_FILENO, FB_OCI_STATE_MAX, &input);
+	if (n < 0) {
+		fail_msg(NULL, "reading OCI state from stdin: %s",
+			 n == -EFBIG ? "larger than 1 MiB" : strerror(-n));
+		return 1;
+	}
+	if (fb_oci_state_parse(input, n, &state, err, sizeof(err)) < 0) {
+		fail_msg(NULL, "%s", err);
+		return 1;
+	}
+	r = fb_conf_load(config, &conf, err, sizeof(err));
+	if (r < 0) {
+		fail_msg(state.id, "%s", err);
+		goto out;
+	}
+	if (streq(stage, "poststop"))
+		r = fb_teardown(&conf, state.id, err, sizeof(err));
+	else
+		r = stage_create(&conf, &state, err, sizeof(err));
+	if (r < 0)
+		fail_msg(state.id, "%s", err[0] ? err : strerror(-r));
+out:
+	fb_conf_free(&conf);
+	fb_oci_state_free(&state);
+	return r < 0 ? 1 : 0;
+}

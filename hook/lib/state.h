@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Per-container state under <state_dir>/<id>/: what the hook created, so that
+ * poststop (or `fuseboxctl cleanup`) can undo exactly that.
+ */
+#ifndef FUSEBOX_STATE_H
+#define FUSEBOX_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "mounts.h"
+
+#define FB_STATE_FILE "state.json"
+#define FB_STATE_MAX (256 * 1024)
+
+struct fb_state_mount {
+	char *target;
+	pid_t daemon_pid; /* 0: not started */
+	unsigned long long daemon_start;
+	enum fb_upper_kind upper_kind;
+	char *upper; /* host path of the upper (ephemeral: inside the state dir) */
+};
+
+struct fb_state {
+	char *id;
+	char *rootfs;
+	pid_t container_pid;
+	struct fb_state_mount m[FB_MOUNTS_MAX];
+	size_t n;
+};
+
+/* "<state_dir>/<id>" into buf. */
+int fb_state_path(const struct fb_conf *conf, const char *id, char *buf, size_t len);
+
+/* Create <state_dir>/<id> (0700); -EEXIST when it is already there. */
+int fb_state_create_dir(const struct fb_conf *conf, const char *id, char *err, size_t errlen);
+
+int fb_state_write(const struct fb_conf *conf, const struct fb_state *st);
+/* -ENOENT when there is no state for id. */
+int fb_state_read(const struct fb_conf *conf, const char *id, struct fb_state *st, char *err,
+		  size_t errlen);
+void fb_state_free(struct fb_state *st);
+
+/*
+ * Stop a daemon recorded as (pid, starttime): SIGTERM, then SIGKILL after
+ * timeout_ms. Success when it is gone, or the pid now belongs to someone else.
+ */
+int fb_stop_daemon(pid_t pid, unsigned long long start, int timeout_ms);
+
+/*
+ * Undo everything recorded for id: stop daemons, remove ephemeral uppers and the
+ * state dir. Nothing to do is success. Idempotent.
+ */
+int fb_teardown(const struct fb_conf *conf, const char *id, char *err, size_t errlen);
+
+/* Ids that have state, for fuseboxctl. Returns the count or -errno. */
+int fb_state_list(const struct fb_conf *conf, char ***ids);
+
+#endif

@@ -1,0 +1,488 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# fuseboxd as a read-only overlay of lower layers, mounted standalone on a real
+# FUSE mount: merge rules, whiteouts, opaque directories, symlink containment,
+# EROFS, fd limits, passthrough, the command line and the daemon's lifecycle.
+# Runs as root. Every test builds its layers in its own temp dir; teardown
+# unmounts and stops every daemon whose command line names that dir.
+
+setup() {
+	SRC=${FUSEBOX_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+	O=${O:-build}
+	case "$O" in /*) ;; *) O=$SRC/$O ;; esac
+	FUSEBOXD=$O/fuseboxd
+	[ -x "$FUSEBOXD" ] || { echo "no $FUSEBOXD: run make first"; return 1; }
+	T=$(mktemp -d /tmp/fusebox-fs.XXXXXX)
+	L1=$T/l1 L2=$T/l2 L3=$T/l3 MNT=$T/mnt
+	mkdir -p "$L1" "$L2" "$L3" "$MNT"
+}
+
+teardown() {
+	local m p i
+	for m in $(findmnt -rn -o TARGET | grep "^$T/" | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m"
+	done
+	[ -n "${HOLDER:-}" ] && kill "$HOLDER" 2>/dev/null
+	for p in $(our_daemons); do kill "$p" 2>/dev/null; done
+	for i in $(seq 50); do [ -z "$(our_daemons)" ] && break; sleep 0.1; done
+	for p in $(our_daemons); do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+
+# Live fuseboxd processes of this test (their command line names $T; zombies
+# have no command line and are not listed).
+our_daemons() {
+	pgrep -f -- "fuseboxd.*$T/" || true
+}
+
+# fbx ARGS...: fuseboxd, daemonizing; returns once mounted. bats' fd 3 closed.
+fbx() {
+	"$FUSEBOXD" "$@" 3>&-
+}
+
+# start_fg LOG ARGS...: fuseboxd -f in the background, pid in $DPID, stderr
+# appended to LOG; returns once $MNT is mounted.
+start_fg() {
+	local log=$1 i
+	shift
+	"$FUSEBOXD" -f "$@" 2>>"$log" 3>&- &
+	DPID=$!
+	for i in $(seq 100); do
+		mountpoint -q "$MNT" && return 0
+		sleep 0.05
+	done
+	echo "fuseboxd did not mount $MNT"
+	return 1
+}
+
+# Negations that fail the test (a bare `! cmd` does not in bats).
+refute_mounted() {
+	if mountpoint -q "$MNT"; then
+		echo "$MNT is mounted"
+		return 1
+	fi
+}
+
+refute_opcode() { # LOG OPCODE
+	if opcodes "$1" | grep -q "^$2 "; then
+		echo "$2 was sent"
+		return 1
+	fi
+}
+
+# wait_status PID: wait for our child PID, status in $st.
+wait_status() {
+	st=0
+	wait "$1" || st=$?
+}
+
+# Requests the kernel sent, from a -d log: "OPCODE COUNT" lines.
+opcodes() {
+	grep -aoE 'opcode: [A-Z_]+' "$1" | awk '{print $2}' | sort | uniq -c | awk '{print $2, $1}'
+}
+
+setxattr() { # PATH NAME VALUE
+	python3 -c 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)' "$@"
+}
+
+@test "a file read through the mount has the lower file's content" {
+	head -c 3000000 /dev/urandom >"$L1/big"
+	echo small >"$L1/small"
+	fbx -o lowerdir="$L1" "$MNT"
+	cmp "$L1/big" "$MNT/big"
+	cmp "$L1/small" "$MNT/small"
+	[ "$(stat -c %s "$MNT/big")" -eq 3000000 ]
+}
+
+@test "without passthrough the daemon serves reads (FUSE_READ, spliced) and they match" {
+	head -c 3000000 /dev/urandom >"$L1/big"
+	start_fg "$T/log" -d -o lowerdir="$L1",nopassthrough "$MNT"
+	cmp "$L1/big" "$MNT/big"
+	opcodes "$T/log" | grep -q '^READ '
+}
+
+@test "two lowers merge: names of both are listed and the top one wins" {
+	echo top >"$L1/same"
+	echo bottom >"$L2/same"
+	echo only-top >"$L1/t"
+	echo only-bottom >"$L2/b"
+	mkdir -p "$L1/dir" "$L2/dir"
+	echo 1 >"$L1/dir/one"
+	echo 2 >"$L2/dir/two"
+	mkdir "$L2/filebelow"
+	echo 3 >"$L2/filebelow/x"
+	echo file >"$L1/filebelow"
+	fbx -o lowerdir="$L1:$L2" "$MNT"
+	[ "$(cat "$MNT/same")" = top ]
+	[ "$(cat "$MNT/t")" = only-top ]
+	[ "$(cat "$MNT/b")" = only-bottom ]
+	[ "$(ls "$MNT/dir" | tr '\n' ' ')" = "one two " ]
+	# A file above hides the directory below it.
+	[ -f "$MNT/filebelow" ]
+	[ "$(cat "$MNT/filebelow")" = file ]
+	[ "$(ls -A "$MNT" | tr '\n' ' ')" = "b dir filebelow same t " ]
+	# stat (LOOKUP) and ls -l (READDIRPLUS) agree with the winning file.
+	[ "$(stat -c %s "$MNT/same")" -eq 4 ]
+	ls -l "$MNT" | grep -qE '^-.* 4 .* same$'
+}
+
+@test "char-0/0 and .wh. whiteouts hide lower files and are never listed" {
+	echo hidden >"$L2/gone-ovl"
+	echo hidden >"$L2/gone-oci"
+	echo kept >"$L2/kept"
+	mknod "$L1/gone-ovl" c 0 0
+	touch "$L1/.wh.gone-oci"
+	mkdir "$L1/d" "$L2/d"
+	echo x >"$L2/d/sub"
+	touch "$L1/d/.wh.sub"
+	fbx -o lowerdir="$L1:$L2" "$MNT"
+	[ ! -e "$MNT/gone-ovl" ]
+	[ ! -e "$MNT/gone-oci" ]
+	[ ! -e "$MNT/.wh.gone-oci" ]
+	[ ! -e "$MNT/d/sub" ]
+	[ "$(ls -A "$MNT" | tr '\n' ' ')" = "d kept " ]
+	[ -z "$(ls -A "$MNT/d")" ]
+	run cat "$MNT/gone-ovl"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"No such file or directory"* ]]
+}
+
+@test "a whiteout hides only the layers below it: the same layer's file stays" {
+	echo mine >"$L1/both"
+	touch "$L1/.wh.both"
+	echo below >"$L2/both"
+	fbx -o lowerdir="$L1:$L2" "$MNT"
+	[ "$(cat "$MNT/both")" = mine ]
+	[ "$(ls -A "$MNT")" = both ]
+}
+
+@test "opaque directories (xattr variants and .wh..wh..opq) hide the lower entries" {
+	local d
+	for d in trusted user fuseoverlayfs oci plain; do
+		mkdir "$L1/$d" "$L2/$d"
+		echo up >"$L1/$d/upper"
+		echo low >"$L2/$d/lower"
+	done
+	setxattr "$L1/trusted" trusted.overlay.opaque y
+	setxattr "$L1/user" user.overlay.opaque y
+	setxattr "$L1/fuseoverlayfs" user.fuseoverlayfs.opaque y
+	touch "$L1/oci/.wh..wh..opq"
+	fbx -o lowerdir="$L1:$L2" "$MNT"
+	for d in trusted user fuseoverlayfs oci; do
+		[ "$(ls -A "$MNT/$d")" = upper ]
+		[ ! -e "$MNT/$d/lower" ]
+	done
+	[ "$(ls -A "$MNT/plain" | tr '\n' ' ')" = "lower upper " ]
+	# The overlay's private attributes are never shown.
+	run getfattr_list "$MNT/trusted"
+	[[ "$output" != *overlay* ]]
+}
+
+getfattr_list() {
+	python3 -c 'import os, sys; print(os.listxattr(sys.argv[1]))' "$1"
+}
+
+@test "extended attributes show, except the overlay's private ones" {
+	echo x >"$L1/f"
+	setxattr "$L1/f" user.visible yes
+	setxattr "$L1/f" user.overlay.secret no
+	setxattr "$L1/f" trusted.overlay.origin no
+	fbx -o lowerdir="$L1" "$MNT"
+	run getfattr_list "$MNT/f"
+	[ "$output" = "['user.visible']" ]
+	run python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.visible").decode())' "$MNT/f"
+	[ "$output" = yes ]
+	run python3 -c 'import os, sys; os.getxattr(sys.argv[1], "user.overlay.secret")' "$MNT/f"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"No data available"* ]]
+}
+
+@test "writes fail with EROFS, both on the default ro mount and on -o rw" {
+	local opt
+	echo x >"$L1/f"
+	mkdir "$L1/d"
+	for opt in "" ",rw"; do
+		fbx -o lowerdir="$L1$opt" "$MNT"
+		run sh -c "echo y >'$MNT/new'"
+		[[ "$output" == *"Read-only file system"* ]]
+		run sh -c "echo y >>'$MNT/f'"
+		[[ "$output" == *"Read-only file system"* ]]
+		run rm "$MNT/f"
+		[[ "$output" == *"Read-only file system"* ]]
+		run chmod 600 "$MNT/f"
+		[[ "$output" == *"Read-only file system"* ]]
+		run mkdir "$MNT/d2"
+		[[ "$output" == *"Read-only file system"* ]]
+		run mv "$MNT/f" "$MNT/d/f"
+		[[ "$output" == *"Read-only file system"* ]]
+		run ln -s x "$MNT/sl"
+		[[ "$output" == *"Read-only file system"* ]]
+		[ "$(cat "$L1/f")" = x ]
+		umount "$MNT"
+	done
+	# -o rw reaches the daemon: the kernel shows the mount writable.
+	fbx -o lowerdir="$L1",rw "$MNT"
+	findmnt -n -o OPTIONS "$MNT" | grep -q '^rw'
+}
+
+@test "symlinks read back their target text" {
+	ln -s target-file "$L1/rel"
+	ln -s /etc/passwd "$L1/abs"
+	ln -s ../../../../../.. "$L1/up"
+	echo t >"$L1/target-file"
+	fbx -o lowerdir="$L1" "$MNT"
+	[ "$(readlink "$MNT/rel")" = target-file ]
+	[ "$(readlink "$MNT/abs")" = /etc/passwd ]
+	[ "$(readlink "$MNT/up")" = ../../../../../.. ]
+	[ "$(cat "$MNT/rel")" = t ]
+	[ -L "$MNT/abs" ]
+}
+
+@test "a symlink in a lower layer never leads the daemon out of the layer" {
+	mkdir "$L1/x"
+	echo a >"$L1/x/a"
+	ln -s /etc "$L2/x"
+	# Deeper: the symlink is an inner component in the lower layer.
+	mkdir -p "$L1/y/z" "$L2/y"
+	echo b >"$L1/y/z/b"
+	ln -s /etc "$L2/y/z"
+	fbx -o lowerdir="$L1:$L2" "$MNT"
+	[ "$(ls -A "$MNT/x")" = a ]
+	[ "$(ls -A "$MNT/y/z")" = b ]
+	[ ! -e "$MNT/x/passwd" ]
+	[ ! -e "$MNT/y/z/passwd" ]
+	[ -d "$MNT/x" ] && [ ! -L "$MNT/x" ]
+}
+
+@test "a directory swapped for a symlink under the running daemon is not followed" {
+	mkdir -p "$L1/x" "$L2/x/y" "$L2/inner/y" "$T/outside/y"
+	echo a >"$L1/x/a"
+	echo b >"$L2/x/y/b"
+	echo in >"$L2/inner/y/in"
+	echo out >"$T/outside/y/out"
+	fbx -o lowerdir="$L1:$L2" "$MNT"
+	[ "$(ls "$MNT/x" | tr '\n' ' ')" = "a y " ]
+	[ "$(ls "$MNT/x/y")" = b ]
+	# Layers are immutable; if one changes anyway, the daemon follows no
+	# symlink on its way to a cached directory: not to a directory inside
+	# the layer, not out of it.
+	rm -r "$L2/x"
+	ln -s inner "$L2/x"
+	[ ! -e "$MNT/x/y/in" ]
+	rm "$L2/x"
+	ln -s "$T/outside" "$L2/x"
+	[ ! -e "$MNT/x/y/out" ]
+}
+
+@test "a tree with more files than the daemon's RLIMIT_NOFILE reads completely" {
+	local i pid
+	mkdir -p "$L1/d" "$L2/d"
+	for i in $(seq 3000); do echo "file $i" >"$L1/d/f$i"; done
+	for i in $(seq 0 10 3000); do echo "low $i" >"$L2/d/f$i" && echo "low $i" >"$L2/d/g$i"; done
+	prlimit --nofile=1024 "$FUSEBOXD" -o lowerdir="$L1:$L2" "$MNT" 3>&-
+	pid=$(our_daemons)
+	grep -E '^Max open files +1024 +1024 ' "/proc/$pid/limits"
+	[ "$(ls "$MNT/d" | wc -l)" -eq 3302 ]
+	for i in $(seq 3000); do echo "file $i"; done >"$T/want"
+	for i in $(seq 0 10 3000); do echo "low $i"; done >>"$T/want"
+	(cd "$MNT/d" && for i in $(seq 3000); do cat "f$i"; done && for i in $(seq 0 10 3000); do cat "g$i"; done) >"$T/got"
+	cmp "$T/want" "$T/got"
+	# Only transient fds: far below the limit with 3301 inodes cached.
+	[ "$(ls "/proc/$pid/fd" | wc -l)" -lt 64 ]
+}
+
+@test "nodes are freed when the kernel forgets them, and files read again afterwards" {
+	local i left
+	mkdir -p "$L1/d/e"
+	for i in $(seq 2000); do echo "$i" >"$L1/d/e/f$i"; done
+	start_fg "$T/log" -d -o lowerdir="$L1" "$MNT"
+	(cd "$MNT/d/e" && cat f*) >"$T/first"
+	[ "$(wc -l <"$T/first")" -eq 2000 ]
+	# Dentries and inodes only (2), not the page cache.
+	echo 2 >/proc/sys/vm/drop_caches
+	for i in $(seq 100); do
+		left=$(grep -ao 'node(s) freed, [0-9]* left' "$T/log" | tail -1 | awk '{print $3}')
+		[ -n "$left" ] && [ "$left" -le 2 ] && break
+		sleep 0.05
+	done
+	echo "nodes left: $left"
+	[ "$left" -le 2 ]
+	(cd "$MNT/d/e" && cat f*) >"$T/again"
+	cmp "$T/first" "$T/again"
+}
+
+@test "with passthrough, reads send no FUSE_READ and open files hold no daemon fd" {
+	local i
+	head -c 1000000 /dev/urandom >"$L1/big"
+	for i in $(seq 1500); do echo "$i" >"$L1/f$i"; done
+	start_fg "$T/log" -d -o lowerdir="$L1" "$MNT"
+	if ! grep -q 'passthrough: on' "$T/log"; then
+		skip "passthrough not active: $(grep -a 'passthrough:' "$T/log")"
+	fi
+	cmp "$L1/big" "$MNT/big"
+	opcodes "$T/log" | grep -q '^OPEN '
+	refute_opcode "$T/log" READ
+	# 1500 files open at once through a daemon limited to 1024 fds.
+	umount "$MNT"
+	wait "$DPID"
+	prlimit --nofile=1024 "$FUSEBOXD" -o lowerdir="$L1" "$MNT" 3>&-
+	run python3 -c '
+import os, sys
+fds = [os.open(os.path.join(sys.argv[1], "f%d" % i), os.O_RDONLY) for i in range(1, 1501)]
+print(sum(int(os.read(fd, 16)) for fd in fds))' "$MNT"
+	[ "$status" -eq 0 ]
+	[ "$output" -eq $((1500 * 1501 / 2)) ]
+}
+
+@test "an unknown option gives one line naming it, exit 2, nothing mounted" {
+	run fbx -o lowerdir="$L1",frobnicate "$MNT"
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"unknown option 'frobnicate'"* ]]
+	refute_mounted
+	run fbx --bogus -o lowerdir="$L1" "$MNT"
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"'--bogus'"* ]]
+	refute_mounted
+}
+
+@test "a missing lowerdir, a relative one or an upperdir is refused in one line, nothing mounted" {
+	run fbx "$MNT"
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"lowerdir"* ]]
+	run fbx -o lowerdir=relative/dir "$MNT"
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	run fbx -o lowerdir="$L1",upperdir="$L2",workdir="$L3" "$MNT"
+	[ "$status" -eq 2 ]
+	[ "$output" = "fuseboxd: upperdir: writable upper layers are not supported yet" ]
+	run fbx -o lowerdir="$T/nonexistent" "$MNT"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"$T/nonexistent"* ]]
+	refute_mounted
+	[ -z "$(our_daemons)" ]
+}
+
+@test "--ready-fd writes ready once mounted; a failed start closes it without a word" {
+	local line
+	echo x >"$L1/f"
+	mkfifo "$T/ready"
+	"$FUSEBOXD" -f --ready-fd=5 -o lowerdir="$L1" "$MNT" 5>"$T/ready" 2>"$T/log" 3>&- &
+	DPID=$!
+	read -r -t 10 line <"$T/ready"
+	[ "$line" = ready ]
+	mountpoint -q "$MNT"
+	[ "$(cat "$MNT/f")" = x ]
+	umount "$MNT"
+	wait "$DPID"
+
+	"$FUSEBOXD" -f --ready-fd=5 -o lowerdir="$T/nonexistent" "$MNT" 5>"$T/ready" 2>"$T/log" 3>&- &
+	DPID=$!
+	run timeout 10 cat "$T/ready"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	wait_status "$DPID"
+	[ "$st" -eq 1 ]
+	refute_mounted
+}
+
+@test "unmounting ends the daemon with status 0 and leaves no fuseboxd" {
+	echo x >"$L1/f"
+	start_fg "$T/log" -o lowerdir="$L1" "$MNT"
+	cat "$MNT/f"
+	umount "$MNT"
+	wait_status "$DPID"
+	[ "$st" -eq 0 ]
+	[ -z "$(our_daemons)" ]
+	# The daemonized form too.
+	fbx -o lowerdir="$L1" "$MNT"
+	[ -n "$(our_daemons)" ]
+	umount "$MNT"
+	for i in $(seq 50); do [ -z "$(our_daemons)" ] && break; sleep 0.1; done
+	[ -z "$(our_daemons)" ]
+}
+
+@test "SIGTERM unmounts and exits 0" {
+	echo x >"$L1/f"
+	start_fg "$T/log" -o lowerdir="$L1" "$MNT"
+	cat "$MNT/f"
+	kill -TERM "$DPID"
+	wait_status "$DPID"
+	[ "$st" -eq 0 ]
+	refute_mounted
+}
+
+# fdmount.py [--ns PID] MNT DAEMON ARGS...: open /dev/fuse, mount it on MNT
+# (in PID's mount namespace if given), then exec DAEMON ARGS... /dev/fd/N,
+# the way the OCI hook hands a connection to fuseboxd.
+write_fdmount() {
+	cat >"$T/fdmount.py" <<'PY'
+import ctypes, os, sys
+args = sys.argv[1:]
+ns = None
+if args[0] == "--ns":
+    ns, args = int(args[1]), args[2:]
+mnt, daemon = args[0], args[1:]
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open("/dev/fuse", os.O_RDWR)
+os.set_inheritable(fd, True)
+data = ("fd=%d,rootmode=40000,user_id=0,group_id=0,default_permissions" % fd).encode()
+def do_mount():
+    if libc.mount(b"fusebox-test", mnt.encode(), b"fuse.fuseboxd", 1 | 2 | 4, data) != 0:
+        sys.exit("mount: " + os.strerror(ctypes.get_errno()))
+if ns is None:
+    do_mount()
+else:
+    pid = os.fork()
+    if pid == 0:
+        nsfd = os.open("/proc/%d/ns/mnt" % ns, os.O_RDONLY)
+        if libc.setns(nsfd, 0x00020000) != 0:
+            sys.exit("setns: " + os.strerror(ctypes.get_errno()))
+        do_mount()
+        os._exit(0)
+    if os.waitpid(pid, 0)[1] != 0:
+        sys.exit(1)
+os.execv(daemon[0], daemon + ["/dev/fd/%d" % fd])
+PY
+}
+
+@test "/dev/fd/N: fuseboxd serves a connection mounted by its caller" {
+	echo via-fd >"$L1/f"
+	write_fdmount
+	python3 "$T/fdmount.py" "$MNT" "$FUSEBOXD" -f -o lowerdir="$L1" 2>"$T/log" 3>&- &
+	DPID=$!
+	for i in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.05; done
+	[ "$(cat "$MNT/f")" = via-fd ]
+	[ "$(findmnt -n -o SOURCE "$MNT")" = fusebox-test ]
+	umount "$MNT"
+	wait_status "$DPID"
+	[ "$st" -eq 0 ]
+}
+
+@test "when the mount namespace holding the mount dies, the daemon exits 0" {
+	echo x >"$L1/f"
+	write_fdmount
+	unshare -m --propagation private sleep 1000 3>&- &
+	HOLDER=$!
+	sleep 0.2
+	python3 "$T/fdmount.py" --ns "$HOLDER" "$MNT" "$FUSEBOXD" -f -o lowerdir="$L1" \
+		2>"$T/log" 3>&- &
+	DPID=$!
+	for i in $(seq 100); do
+		nsenter -t "$HOLDER" -m mountpoint -q "$MNT" && break
+		sleep 0.05
+	done
+	[ "$(nsenter -t "$HOLDER" -m cat "$MNT/f")" = x ]
+	# Mounted in that namespace only.
+	refute_mounted
+	kill "$HOLDER"
+	wait "$HOLDER" || true
+	HOLDER=
+	run timeout 10 tail --pid="$DPID" -f /dev/null
+	[ "$status" -eq 0 ]
+	wait_status "$DPID"
+	[ "$st" -eq 0 ]
+}

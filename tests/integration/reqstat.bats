@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# `fuseboxctl reqstat` counts the FUSE requests the kernel sends while a command
+# runs (bpf/fusereq.bpf.c on tp_btf/fuse_request_send), on real FUSE mounts:
+# fuse-overlayfs, and fuseboxd when it is built.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	SRC=${FUSEBOX_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+	O=${O:-build}
+	case "$O" in /*) ;; *) O=$SRC/$O ;; esac
+	CTL=$O/fuseboxctl
+	[ -x "$CTL" ] || { echo "$CTL is not built" >&2; return 1; }
+	T=$(mktemp -d /tmp/fusebox-reqstat.XXXXXX)
+	mkdir "$T/lower" "$T/upper" "$T/work" "$T/mnt"
+	printf 'some data\n' >"$T/lower/file"
+}
+
+teardown() {
+	local m
+	for m in "$T/mnt" "$T/mnt2"; do
+		if mountpoint -q "$m"; then
+			umount "$m" || umount -l "$m"
+		fi
+	done
+	rm -rf "$T"
+}
+
+mount_fuse_overlayfs() {
+	fuse-overlayfs -o "lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/work" "$T/mnt"
+	mountpoint -q "$T/mnt"
+}
+
+# count OPCODE: requests of that opcode in $T/out.json (0 when absent)
+count() {
+	jq -r --arg op "$1" '.requests[$op].count // 0' "$T/out.json"
+}
+
+@test "a cold cat on fuse-overlayfs sends LOOKUP and OPEN or READ on that connection" {
+	mount_fuse_overlayfs
+	run "$CTL" reqstat --json --output "$T/out.json" --mount "$T/mnt" -- cat "$T/mnt/file"
+	[ "$status" -eq 0 ]
+	[ "$output" = "some data" ]
+	[ "$(jq -r .exit_status "$T/out.json")" = 0 ]
+	[ "$(jq -r .mount "$T/out.json")" = "$T/mnt" ]
+	[ "$(count LOOKUP)" -ge 1 ]
+	[ $(($(count OPEN) + $(count READ))) -ge 1 ]
+	# The total is the sum of the rows.
+	[ "$(jq '[.requests[].count] | add' "$T/out.json")" = "$(jq .total "$T/out.json")" ]
+}
+
+@test "requests on another FUSE mount or another file system are not counted" {
+	mount_fuse_overlayfs
+	mkdir "$T/upper2" "$T/work2" "$T/mnt2"
+	fuse-overlayfs -o "lowerdir=$T/lower,upperdir=$T/upper2,workdir=$T/work2" "$T/mnt2"
+	cat "$T/mnt/file" >/dev/null # the connection is live and has served requests
+	run "$CTL" reqstat --json --output "$T/out.json" --mount "$T/mnt" -- \
+		cat "$T/mnt2/file" /etc/os-release
+	[ "$status" -eq 0 ]
+	[ "$(jq .total "$T/out.json")" = 0 ]
+	[ "$(jq '.requests | length' "$T/out.json")" = 0 ]
+	# The same command, counted on the connection it used.
+	run "$CTL" reqstat --json --output "$T/out.json" --mount "$T/mnt2" -- \
+		cat "$T/mnt2/file" /etc/os-release
+	[ "$status" -eq 0 ]
+	[ "$(jq .total "$T/out.json")" -ge 1 ]
+}
+
+@test "a directory listing shows up as OPENDIR and READDIR or READDIRPLUS" {
+	mount_fuse_overlayfs
+	run "$CTL" reqstat --json --output "$T/out.json" --mount "$T/mnt" -- ls "$T/mnt"
+	[ "$status" -eq 0 ]
+	[ "$output" = "file" ]
+	[ "$(count OPENDIR)" -ge 1 ]
+	[ $(($(count READDIR) + $(count READDIRPLUS))) -ge 1 ]
+	[ "$(count READ)" = 0 ]
+}
+
+@test "without --mount every FUSE connection counts, and the text summary has a total" {
+	mount_fuse_overlayfs
+	run "$CTL" reqstat -- cat "$T/mnt/file"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"some data"* ]]
+	[[ "$output" == *"FUSE requests on all connections"* ]]
+	[[ "$output" =~ LOOKUP\ +[1-9] ]]
+	[[ "$output" =~ total\ +[1-9] ]]
+}
+
+@test "the command's exit status is passed through" {
+	run "$CTL" reqstat --output "$T/out.txt" -- sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+	grep -q '^total' "$T/out.txt"
+}
+
+@test "--mount on a directory that is not FUSE is refused with its name" {
+	run "$CTL" reqstat --mount "$T/lower" -- true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"$T/lower is not on a FUSE file system"* ]]
+}
+
+@test "a missing command exits 127 and names the command" {
+	run -127 "$CTL" reqstat -- /nonexistent/fusebox-cmd
+	[ "$status" -eq 127 ]
+	[[ "$output" == *"cannot run /nonexistent/fusebox-cmd"* ]]
+}
+
+@test "a cold cat on fuseboxd sends LOOKUP and OPEN or READ on that connection" {
+	[ -x "$O/fuseboxd" ] || skip "fuseboxd is not built"
+	"$O/fuseboxd" -o "lowerdir=$T/lower" "$T/mnt"
+	mountpoint -q "$T/mnt"
+	run "$CTL" reqstat --json --output "$T/out.json" --mount "$T/mnt" -- cat "$T/mnt/file"
+	[ "$status" -eq 0 ]
+	[ "$output" = "some data" ]
+	[ "$(count LOOKUP)" -ge 1 ]
+	[ $(($(count OPEN) + $(count READ))) -ge 1 ]
+}
