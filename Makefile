@@ -25,7 +25,7 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wno-missing-field-initializers
 override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong \
-	-D_FORTIFY_SOURCE=2 -fPIE -I hook/lib -I $(O) -MMD -MP \
+	-D_FORTIFY_SOURCE=2 -fPIE -I hook/lib -I bpf -I . -I $(O) -MMD -MP \
 	-DFUSEBOX_BINDIR='"$(BINDIR)"' -DFUSEBOX_SYSCONFDIR='"$(SYSCONFDIR)"'
 override LDFLAGS += -pie -Wl,-z,relro,-z,now
 
@@ -38,6 +38,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
+# Generated headers (vmlinux.h, skeletons) are kept: objects depend on them.
+.SECONDARY:
 .SUFFIXES:
 .PHONY: all check check-unit check-integration check-vm check-long demo bench install \
 	uninstall clean deps
@@ -146,6 +148,9 @@ install: $(BINS) $(BPF_OBJS)
 	install -m 0755 $(O)/fusebox-hook $(O)/fuseboxctl $(O)/fuseboxd $(DESTDIR)$(BINDIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/fusebox/fusebox.conf || \
 		install -m 0644 configs/fusebox.conf $(DESTDIR)$(SYSCONFDIR)/fusebox/fusebox.conf
+	for f in configs/policies/*.json; do \
+		test -e $(DESTDIR)$(SYSCONFDIR)/fusebox/policies/$${f##*/} || \
+		install -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/fusebox/policies/; done
 	for f in fusebox fusebox-poststop; do \
 		sed 's|@BINDIR@|$(BINDIR)|g' configs/hooks.d/$$f.json.in > \
 			$(DESTDIR)$(HOOKSDIR)/$$f.json; done

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Does this kernel run BPF LSM programs? Try it: load the allow-all programs
- * of lsm_probe.bpf.c, attach, detach. Library code: no output, negative errno.
+ * of lsm_probe.bpf.c, attach, open a file, see that the program ran, detach.
+ * Library code: no output, negative errno.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,11 +74,12 @@ static bool kernel_refused(int err)
 	}
 }
 
+/* Record where the probe stopped; 0 for a refusal, -errno for anything else. */
 static int stop(struct fb_lsm_probe *why, const char *stage, int err)
 {
 	why->stage = stage;
 	why->err = err;
-	if (kernel_refused(err))
+	if (err == 0 || kernel_refused(err))
 		return 0;
 	return err > 0 ? -err : -EIO;
 }
@@ -87,7 +89,8 @@ static int try_lsm(bool cgroup, int cgroup_fd, struct fb_lsm_probe *why)
 	_cleanup_(lsm_probe_bpf_destroyp) struct lsm_probe_bpf *skel = NULL;
 	struct bpf_program *prog, *other;
 	struct bpf_link *link;
-	int r;
+	bool ran;
+	int r, fd;
 
 	why->stage = NULL;
 	why->err = 0;
@@ -98,8 +101,12 @@ static int try_lsm(bool cgroup, int cgroup_fd, struct fb_lsm_probe *why)
 	/* r < 0: securityfs is not mounted here; loading is still a fair test. */
 
 	skel = lsm_probe_bpf__open();
-	if (!skel)
-		return stop(why, "open", errno);
+	if (!skel) {
+		/* Our own object failed to parse: nothing the kernel said. */
+		why->stage = "open";
+		why->err = errno;
+		return -errno;
+	}
 	prog = cgroup ? skel->progs.fb_probe_cgroup_file_open : skel->progs.fb_probe_file_open;
 	other = cgroup ? skel->progs.fb_probe_file_open : skel->progs.fb_probe_cgroup_file_open;
 	bpf_program__set_autoload(other, false);
@@ -113,7 +120,19 @@ static int try_lsm(bool cgroup, int cgroup_fd, struct fb_lsm_probe *why)
 	link = cgroup ? bpf_program__attach_cgroup(prog, cgroup_fd) : bpf_program__attach_lsm(prog);
 	if (!link)
 		return stop(why, "attach", errno);
+	/*
+	 * Any open runs the file_open hook (an lsm_cgroup program on a cgroup2
+	 * root covers every process). If the program did not run, the kernel
+	 * does not call the bpf LSM: it is not in the active list, even though
+	 * securityfs was not there to say so.
+	 */
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	ran = __atomic_load_n(&skel->bss->fb_probe_calls, __ATOMIC_RELAXED) > 0;
 	bpf_link__destroy(link);
+	if (!ran)
+		return stop(why, "run", 0);
 	return 1;
 }
 

@@ -17,7 +17,7 @@
 
 #include "util.h"
 #include "ctl.h"
-#include "../bpf/lsm_probe.h"
+#include "lsm_probe.h"
 
 #define MOUNTINFO_PATH "/proc/self/mountinfo"
 #define LSM_LIST_PATH "/sys/kernel/security/lsm"
@@ -99,6 +99,8 @@ static void print_lsm_result(const char *name, int r, const struct fb_lsm_probe 
 		printf("%s: yes\n", name);
 	} else if (r == 0 && why->stage && streq(why->stage, "lsm-list")) {
 		printf("%s: no (bpf is not in %s; boot with lsm=...,bpf)\n", name, LSM_LIST_PATH);
+	} else if (r == 0 && why->stage && streq(why->stage, "run")) {
+		printf("%s: no (attached, but never ran: bpf is not an active LSM)\n", name);
 	} else if (r == 0) {
 		printf("%s: no (%s: %s%s)\n", name, why->stage ? why->stage : "?",
 		       strerror(why->err), geteuid() != 0 ? "; not running as root" : "");

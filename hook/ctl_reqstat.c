@@ -28,7 +28,7 @@
 
 #include "ctl.h"
 #include "util.h"
-#include "../bpf/fusereq.h"
+#include "fusereq.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
 #define EXIT_REQSTAT_FAILED 125

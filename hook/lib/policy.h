@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../../bpf/policy.h"
+#include "bpf/policy.h"
 
 #define FB_POLICY_MAX_SIZE (64 * 1024) /* bytes of JSON */
 #define FB_POLICY_MAX_RULES 256
