@@ -52,6 +52,7 @@ FS_SRCS := $(wildcard fs/*.c)
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_USER_SRCS := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 HOOK_OBJS := $(HOOK_SRCS:%.c=$(O)/%.o)
@@ -61,10 +62,11 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(O)/bpf/%.bpf.o)
 BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(O)/%.skel.h)
 BPF_USER_OBJS := $(BPF_USER_SRCS:%.c=$(O)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(O)/tests/tools/%)
 
 BINS := $(O)/fusebox-hook $(O)/fuseboxctl $(O)/fuseboxd
 
-all: $(BINS) $(BPF_OBJS) $(UNIT_BINS)
+all: $(BINS) $(BPF_OBJS) $(UNIT_BINS) $(TOOL_BINS)
 
 # ---- C -------------------------------------------------------------------------
 $(O)/%.o: %.c | $(BPF_SKELS)
@@ -115,6 +117,12 @@ $(O)/tests/test_%: tests/unit/test_%.c $(O)/libfusebox.a
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(O)/libfusebox.a -o $@ $(LDFLAGS) -ljansson -lcmocka
+
+# Test helper programs (real workloads the tests run against mounts).
+$(O)/tests/tools/%: tests/tools/%.c $(O)/libfusebox.a
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(O)/libfusebox.a -o $@ $(LDFLAGS) -ljansson
 
 check: all
 	$(Q)O=$(O) tests/run.sh all

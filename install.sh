@@ -23,7 +23,7 @@ PKGS=(
 	libjansson-dev libcap-dev libcmocka-dev meson ninja-build dpkg-dev
 	runc busybox-static fuse3 fuse-overlayfs hyperfine jq
 	qemu-system-x86 cpio xz-utils zstd kmod util-linux procps psmisc
-	e2fsprogs
+	e2fsprogs python3 acl attr
 )
 
 install_packages() {

@@ -58,7 +58,8 @@ static int nameset_add(struct nameset *set, const char *names, uint32_t off)
 
 			if (!s)
 				continue;
-			for (i = hash_name(names + s - 1) & (cap - 1); slots[i]; i = (i + 1) & (cap - 1))
+			for (i = hash_name(names + s - 1) & (cap - 1); slots[i];
+			     i = (i + 1) & (cap - 1))
 				;
 			slots[i] = s;
 		}
@@ -66,7 +67,8 @@ static int nameset_add(struct nameset *set, const char *names, uint32_t off)
 		set->slots = slots;
 		set->cap = cap;
 	}
-	for (i = hash_name(names + off) & (set->cap - 1); set->slots[i]; i = (i + 1) & (set->cap - 1))
+	for (i = hash_name(names + off) & (set->cap - 1); set->slots[i];
+	     i = (i + 1) & (set->cap - 1))
 		;
 	set->slots[i] = off + 1;
 	set->count++;
@@ -111,7 +113,7 @@ static int ents_add(struct fbx_dirlist *l, uint32_t name_off, uint8_t type, uint
 		l->ents = e;
 		l->cap = cap;
 	}
-	l->ents[l->n++] = (struct fbx_dirent){ .ino = ino, .name_off = name_off, .type = type };
+	l->ents[l->n++] = (struct fbx_dirent){.ino = ino, .name_off = name_off, .type = type};
 	return 0;
 }
 
@@ -174,7 +176,7 @@ static int pending_add(struct fbx_dirlist *l, struct pending *p, const char *nam
 static int read_layer(struct fbx_fs *fs, struct fbx_dirlist *l, struct nameset *seen, int fd,
 		      unsigned int layer, bool merge, bool last, char *buf)
 {
-	struct pending wh = { 0 };
+	struct pending wh = {0};
 	ssize_t n;
 	int r = 0;
 
@@ -238,7 +240,7 @@ out:
 int fbx_dirlist_build(struct fbx_fs *fs, struct fbx_node *dir, struct fbx_dirlist **out)
 {
 	bool merge = dir->bottom > dir->layer;
-	struct nameset seen = { 0 };
+	struct nameset seen = {0};
 	struct fbx_dirlist *l;
 	_cleanup_free_ char *buf = NULL;
 	const struct fbx_node *up = dir->parent ? dir->parent : dir;

@@ -44,6 +44,7 @@
 /* A merged directory listing is held in memory while the directory is open. */
 #define FBX_DIR_MAX_ENTRIES (1u << 22)
 #define FBX_OPEN_LOCKS 64
+#define FBX_MAX_THREADS 64
 /* fi->fh of a file whose reads the kernel passes through to the backing file. */
 #define FBX_FH_PASSTHROUGH UINT64_MAX
 
@@ -88,11 +89,11 @@ struct fbx_options {
 	char **lowerdirs; /* top-most first */
 	size_t nlower;
 	char *mountpoint;
-	char *fuse_opts; /* comma-separated, passed to libfuse */
-	int ready_fd;	 /* -1: none */
+	char *fuse_opts;      /* comma-separated, passed to libfuse */
+	int ready_fd;	      /* -1: none */
+	unsigned int threads; /* 1: single-threaded loop; more: worker threads */
 	bool foreground;
 	bool debug;
-	bool singlethread;
 	bool passthrough;
 };
 
@@ -203,8 +204,7 @@ void fbx_op_readlink(fuse_req_t req, fuse_ino_t ino);
 void fbx_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 void fbx_op_statfs(fuse_req_t req, fuse_ino_t ino);
 void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi);
+void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fbx_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fbx_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fbx_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

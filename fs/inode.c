@@ -107,7 +107,7 @@ static void maybe_grow(struct fbx_itable *t)
 
 int fbx_itable_init(struct fbx_itable *t)
 {
-	*t = (struct fbx_itable){ .nbuckets = INITIAL_BUCKETS, .next_id = FUSE_ROOT_ID };
+	*t = (struct fbx_itable){.nbuckets = INITIAL_BUCKETS, .next_id = FUSE_ROOT_ID};
 	t->by_key = calloc(t->nbuckets, sizeof(*t->by_key));
 	t->by_id = calloc(t->nbuckets, sizeof(*t->by_id));
 	if (!t->by_key || !t->by_id) {
@@ -134,7 +134,7 @@ void fbx_itable_destroy(struct fbx_itable *t)
 	free(t->by_id);
 	free(t->by_key);
 	pthread_mutex_destroy(&t->lock);
-	*t = (struct fbx_itable){ 0 };
+	*t = (struct fbx_itable){0};
 }
 
 static struct fbx_node *node_new(struct fbx_itable *t, struct fbx_node *parent, const char *name,
@@ -161,7 +161,7 @@ static struct fbx_node *node_new(struct fbx_itable *t, struct fbx_node *parent, 
 
 int fbx_root_create(struct fbx_fs *fs)
 {
-	struct fbx_found f = { 0 };
+	struct fbx_found f = {0};
 	struct fbx_node *n;
 	unsigned int l;
 

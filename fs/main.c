@@ -78,7 +78,7 @@ static int fs_init(struct fbx_fs *fs, const struct fbx_options *o)
 	size_t failed = 0, i;
 	int r;
 
-	*fs = (struct fbx_fs){ .want_passthrough = o->passthrough, .debug = o->debug };
+	*fs = (struct fbx_fs){.want_passthrough = o->passthrough, .debug = o->debug};
 	for (i = 0; i < FBX_OPEN_LOCKS; i++)
 		pthread_mutex_init(&fs->open_locks[i], NULL);
 	r = fbx_layers_open(o->lowerdirs, o->nlower, &fs->layers, &failed);
@@ -105,18 +105,24 @@ static void fs_fini(struct fbx_fs *fs)
 		pthread_mutex_destroy(&fs->open_locks[i]);
 }
 
-static int serve(struct fuse_session *se, bool singlethread)
+/*
+ * Single-threaded by default: on the 2-vCPU machines measured, it served
+ * warm and cold file reads as fast as or faster than the multi-threaded
+ * loop, which adds a thread hand-off per request.
+ */
+static int serve(struct fuse_session *se, unsigned int threads)
 {
 	struct fuse_loop_config *cfg;
 	int r;
 
-	if (singlethread)
+	if (threads <= 1)
 		return fuse_session_loop(se);
 	cfg = fuse_loop_cfg_create();
 	if (!cfg)
 		return -ENOMEM;
 	/* One /dev/fuse fd per worker: no contention on a shared read queue. */
 	fuse_loop_cfg_set_clone_fd(cfg, 1);
+	fuse_loop_cfg_set_max_threads(cfg, threads);
 	r = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return r;
@@ -181,7 +187,7 @@ static int run(const struct fbx_options *o)
 	if (signal_ready(o->ready_fd) < 0)
 		fbx_err("--ready-fd=%d: cannot write: %s", o->ready_fd, strerror(errno));
 
-	r = serve(se, o->singlethread);
+	r = serve(se, o->threads);
 	/* The connection ended (0) or a signal asked us to stop. */
 	if (r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP)
 		ret = 0;

@@ -22,9 +22,9 @@
 #define WH_OPAQUE ".wh..wh..opq"
 
 static const char *const opaque_xattrs[] = {
-	"trusted.overlay.opaque",
-	"user.overlay.opaque",
-	"user.fuseoverlayfs.opaque",
+    "trusted.overlay.opaque",
+    "user.overlay.opaque",
+    "user.fuseoverlayfs.opaque",
 };
 
 bool fbx_name_is_whiteout(const char *name)
@@ -113,7 +113,7 @@ int fbx_dirfds_init(struct fbx_dirfds *d, struct fbx_fs *fs, struct fbx_node *di
 {
 	size_t n = (size_t)dir->bottom - dir->layer + 1, i;
 
-	*d = (struct fbx_dirfds){ .fs = fs, .dir = dir, .flags = flags };
+	*d = (struct fbx_dirfds){.fs = fs, .dir = dir, .flags = flags};
 	d->fd = malloc(n * sizeof(*d->fd));
 	if (!d->fd)
 		return -ENOMEM;

@@ -56,7 +56,7 @@ void fbx_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	for (i = off < 0 ? l->n : (size_t)off; i < l->n; i++) {
-		struct stat st = { .st_ino = l->ents[i].ino, .st_mode = DTTOIF(l->ents[i].type) };
+		struct stat st = {.st_ino = l->ents[i].ino, .st_mode = DTTOIF(l->ents[i].type)};
 		size_t need = fuse_add_direntry(req, buf + size - rem, rem, ent_name(l, i), &st,
 						(off_t)(i + 1));
 
@@ -70,7 +70,7 @@ void fbx_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 /* An entry the kernel lists without creating a node for it. */
 static void bare_entry(const struct fbx_dirent *d, struct fuse_entry_param *e)
 {
-	*e = (struct fuse_entry_param){ 0 };
+	*e = (struct fuse_entry_param){0};
 	e->attr.st_ino = d->ino;
 	e->attr.st_mode = DTTOIF(d->type);
 }
@@ -84,7 +84,7 @@ void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t rem = size, nadded = 0, i, k;
 	_cleanup_free_ struct fbx_node **added = NULL;
 	_cleanup_free_ char *buf = NULL;
-	struct fbx_dirfds d = { 0 };
+	struct fbx_dirfds d = {0};
 	int r = 0;
 
 	if (!dir) {
@@ -93,8 +93,8 @@ void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	buf = malloc(size ? size : 1);
 	/* At most one node per record; the smallest record has a 1-byte name. */
-	added = calloc(size / fuse_add_direntry_plus(req, NULL, 0, "x", NULL, 0) + 1,
-		       sizeof(*added));
+	added =
+	    calloc(size / fuse_add_direntry_plus(req, NULL, 0, "x", NULL, 0) + 1, sizeof(*added));
 	if (!buf || !added || fbx_dirfds_init(&d, fs, dir, O_PATH) < 0) {
 		fbx_dirfds_close(&d);
 		fuse_reply_err(req, ENOMEM);

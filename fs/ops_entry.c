@@ -14,11 +14,11 @@ void fbx_fill_entry(struct fbx_fs *fs, const struct fbx_node *n, const struct st
 		    struct fuse_entry_param *e)
 {
 	*e = (struct fuse_entry_param){
-		.ino = n->id,
-		.generation = n->generation,
-		.attr = *st,
-		.attr_timeout = FBX_TIMEOUT,
-		.entry_timeout = FBX_TIMEOUT,
+	    .ino = n->id,
+	    .generation = n->generation,
+	    .attr = *st,
+	    .attr_timeout = FBX_TIMEOUT,
+	    .entry_timeout = FBX_TIMEOUT,
 	};
 	fbx_attr_fixup(fs, n->layer, n->bottom, &e->attr);
 }
@@ -47,7 +47,7 @@ void fbx_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (r == -ENOENT) {
 		/* Negative entry: the kernel caches the miss for the timeout. */
-		e = (struct fuse_entry_param){ .entry_timeout = FBX_TIMEOUT };
+		e = (struct fuse_entry_param){.entry_timeout = FBX_TIMEOUT};
 		fuse_reply_entry(req, &e);
 		return;
 	}

@@ -49,8 +49,7 @@ static bool passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_nod
 }
 
 /* Drop one open's share of the backing id; the last one closes it. */
-static void passthrough_detach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n,
-			       bool close_id)
+static void passthrough_detach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, bool close_id)
 {
 	pthread_mutex_t *lock = fbx_open_lock(fs, n);
 
@@ -104,8 +103,7 @@ void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		close(fd);
 }
 
-void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi)
+void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);

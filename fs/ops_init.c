@@ -53,7 +53,7 @@ static void setup_passthrough(struct fbx_fs *fs, struct fuse_conn_info *conn)
 	/* Backing files on overlayfs or FUSE need one more level of stacking,
 	 * which then forbids stacking another such fs over this mount. */
 	conn->max_backing_stack_depth =
-		any_layer_stacked(fs) ? FUSE_BACKING_STACKED_OVER : FUSE_BACKING_STACKED_UNDER;
+	    any_layer_stacked(fs) ? FUSE_BACKING_STACKED_OVER : FUSE_BACKING_STACKED_UNDER;
 	fs->passthrough = true;
 	fbx_debug(fs, "passthrough: on (max_backing_stack_depth=%u)",
 		  conn->max_backing_stack_depth);
@@ -68,6 +68,9 @@ static void fbx_op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Never drop cached pages because attributes seem to have changed. */
 	fuse_unset_feature_flag(conn, FUSE_CAP_AUTO_INVAL_DATA);
 	fuse_set_feature_flag(conn, FUSE_CAP_EXPLICIT_INVAL_DATA);
+	/* The kernel enforces and caches POSIX ACLs: `ls -l` then asks for
+	 * system.posix_acl_access once per inode instead of every time. */
+	fuse_set_feature_flag(conn, FUSE_CAP_POSIX_ACL);
 	/* Fallback reads splice from the backing file into /dev/fuse. */
 	fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_WRITE);
 	/* libfuse already wants READDIRPLUS(_AUTO) since both handlers exist. */
@@ -82,23 +85,23 @@ static void fbx_op_init(void *userdata, struct fuse_conn_info *conn)
 void fbx_ops_fill(struct fuse_lowlevel_ops *ops)
 {
 	*ops = (struct fuse_lowlevel_ops){
-		.init = fbx_op_init,
-		.lookup = fbx_op_lookup,
-		.forget = fbx_op_forget,
-		.forget_multi = fbx_op_forget_multi,
-		.getattr = fbx_op_getattr,
-		.readlink = fbx_op_readlink,
-		.access = fbx_op_access,
-		.statfs = fbx_op_statfs,
-		.open = fbx_op_open,
-		.read = fbx_op_read,
-		.release = fbx_op_release,
-		.opendir = fbx_op_opendir,
-		.readdir = fbx_op_readdir,
-		.readdirplus = fbx_op_readdirplus,
-		.releasedir = fbx_op_releasedir,
-		.getxattr = fbx_op_getxattr,
-		.listxattr = fbx_op_listxattr,
+	    .init = fbx_op_init,
+	    .lookup = fbx_op_lookup,
+	    .forget = fbx_op_forget,
+	    .forget_multi = fbx_op_forget_multi,
+	    .getattr = fbx_op_getattr,
+	    .readlink = fbx_op_readlink,
+	    .access = fbx_op_access,
+	    .statfs = fbx_op_statfs,
+	    .open = fbx_op_open,
+	    .read = fbx_op_read,
+	    .release = fbx_op_release,
+	    .opendir = fbx_op_opendir,
+	    .readdir = fbx_op_readdir,
+	    .readdirplus = fbx_op_readdirplus,
+	    .releasedir = fbx_op_releasedir,
+	    .getxattr = fbx_op_getxattr,
+	    .listxattr = fbx_op_listxattr,
 	};
 	fbx_ops_write_fill(ops);
 }

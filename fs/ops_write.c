@@ -33,8 +33,8 @@ static void erofs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 	fuse_reply_err(req, EROFS);
 }
 
-static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-			 fuse_ino_t newparent, const char *newname, unsigned int flags)
+static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+			 const char *newname, unsigned int flags)
 {
 	fuse_reply_err(req, EROFS);
 }
@@ -80,8 +80,7 @@ static void erofs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_i
 	fuse_reply_err(req, EROFS);
 }
 
-static void erofs_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode,
-			  struct fuse_file_info *fi)
+static void erofs_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, EROFS);
 }

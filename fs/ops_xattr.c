@@ -13,9 +13,9 @@
 #include <sys/xattr.h>
 
 static const char *const private_prefixes[] = {
-	"trusted.overlay.",
-	"user.overlay.",
-	"user.fuseoverlayfs.",
+    "trusted.overlay.",
+    "user.overlay.",
+    "user.fuseoverlayfs.",
 };
 
 static bool is_private(const char *name)

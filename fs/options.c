@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Command line of fuseboxd, in fuse-overlayfs' syntax:
- *   fuseboxd [-f] [-d] [-s] [--ready-fd=N] -o lowerdir=A[:B...][,OPTIONS] MOUNTPOINT
+ *   fuseboxd [-f] [-d] [-s | --threads=N] [--ready-fd=N]
+ *            -o lowerdir=A[:B...][,OPTIONS] MOUNTPOINT
  * Parsed in one place into struct fbx_options; everything after works on it.
  * Within -o, "\," is a literal comma and, in lowerdir, "\:" a literal colon.
  */
@@ -11,25 +12,36 @@
 
 /* Mount options handed to libfuse unchanged. */
 static const char *const fuse_flag_opts[] = {
-	"ro",	  "rw",	 "suid",   "nosuid",	  "dev",	 "nodev",
-	"exec",	  "noexec", "noatime", "allow_other", "default_permissions",
+    "ro",
+    "rw",
+    "suid",
+    "nosuid",
+    "dev",
+    "nodev",
+    "exec",
+    "noexec",
+    "noatime",
+    "allow_other",
+    "default_permissions",
 };
-static const char *const fuse_value_opts[] = { "fsname=", "subtype=" };
+static const char *const fuse_value_opts[] = {"fsname=", "subtype="};
 
 void fbx_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: fuseboxd [-f] [-d] [-s] [--ready-fd=N] -o lowerdir=DIR[:DIR...][,OPT...] "
-		"MOUNTPOINT\n"
-		"Read-only overlay of image layers (top-most first) over FUSE.\n"
-		"  -f             stay in the foreground\n"
-		"  -d             libfuse debug output (implies -f)\n"
-		"  -s             single-threaded request loop\n"
-		"  --ready-fd=N   write \"ready\\n\" to fd N once mounted, then close it\n"
-		"  MOUNTPOINT     a directory, or /dev/fd/N: an already mounted /dev/fuse fd\n"
-		"options: lowerdir=, ro (default), rw, suid, nosuid, dev, nodev, exec, noexec,\n"
-		"         noatime, allow_other, default_permissions (always on), fsname=, subtype=,\n"
-		"         nopassthrough (serve reads in the daemon instead of the kernel)\n");
+	fprintf(
+	    f,
+	    "usage: fuseboxd [-f] [-d] [-s | --threads=N] [--ready-fd=N]\n"
+	    "                -o lowerdir=DIR[:DIR...][,OPT...] MOUNTPOINT\n"
+	    "Read-only overlay of image layers (top-most first) over FUSE.\n"
+	    "  -f             stay in the foreground\n"
+	    "  -d             libfuse debug output (implies -f)\n"
+	    "  -s             single-threaded request loop (the default)\n"
+	    "  --threads=N    up to N worker threads, one /dev/fuse fd each\n"
+	    "  --ready-fd=N   write \"ready\\n\" to fd N once mounted, then close it\n"
+	    "  MOUNTPOINT     a directory, or /dev/fd/N: an already mounted /dev/fuse fd\n"
+	    "options: lowerdir=, ro (default), rw, suid, nosuid, dev, nodev, exec, noexec,\n"
+	    "         noatime, allow_other, default_permissions (always on), fsname=, subtype=,\n"
+	    "         nopassthrough (serve reads in the daemon instead of the kernel)\n");
 }
 
 /* Split s in place at unescaped sep; returns the next piece or NULL. */
@@ -188,16 +200,31 @@ static int parse_ready_fd(const char *s, int *out)
 	return 0;
 }
 
+static int parse_threads(const char *s, unsigned int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > FBX_MAX_THREADS) {
+		fbx_err("--threads: '%s' is not a number from 1 to %d", s, FBX_MAX_THREADS);
+		return -EINVAL;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
 /*
  * Returns 0 to go on, 1 when the command is done (help, version), or a
  * negative errno after printing one line saying what is wrong.
  */
 int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
 {
-	struct seen_opts seen = { 0 };
+	struct seen_opts seen = {0};
 	int i, r;
 
-	*o = (struct fbx_options){ .ready_fd = -1, .passthrough = true };
+	*o = (struct fbx_options){.ready_fd = -1, .threads = 1, .passthrough = true};
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -206,7 +233,11 @@ int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
 		} else if (streq(a, "-d")) {
 			o->debug = o->foreground = true;
 		} else if (streq(a, "-s")) {
-			o->singlethread = true;
+			o->threads = 1;
+		} else if (startswith(a, "--threads=")) {
+			r = parse_threads(a + strlen("--threads="), &o->threads);
+			if (r < 0)
+				return r;
 		} else if (streq(a, "-h") || streq(a, "--help")) {
 			fbx_usage(stdout);
 			return 1;
@@ -217,7 +248,7 @@ int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
 			r = parse_ready_fd(a + strlen("--ready-fd="), &o->ready_fd);
 			if (r < 0)
 				return r;
-		} else if (streq(a, "-o") || startswith(a, "-o")) {
+		} else if (startswith(a, "-o")) {
 			const char *v = a[2] ? a + 2 : argv[++i];
 
 			if (!v) {
@@ -270,5 +301,5 @@ void fbx_options_free(struct fbx_options *o)
 	free(o->lowerdirs);
 	free(o->mountpoint);
 	free(o->fuse_opts);
-	*o = (struct fbx_options){ .ready_fd = -1 };
+	*o = (struct fbx_options){.ready_fd = -1};
 }

@@ -94,6 +94,27 @@ setxattr() { # PATH NAME VALUE
 	[ "$(stat -c %s "$MNT/big")" -eq 3000000 ]
 }
 
+@test "the multi-threaded loop (--threads=4) serves parallel readers, then exits on SIGTERM" {
+	local i
+	mkdir -p "$L1/d" "$L2/d"
+	for i in $(seq 1000); do echo "top $i" >"$L1/d/f$i"; done
+	for i in $(seq 500 1500); do echo "low $i" >"$L2/d/f$i"; done
+	start_fg "$T/log" --threads=4 -o lowerdir="$L1:$L2" "$MNT"
+	(cd "$MNT/d" && ls | xargs -P 4 -n 50 md5sum | sort) >"$T/got"
+	# Worker threads besides the main one (the default loop has just one thread).
+	[ "$(ps -o nlwp= -p "$DPID")" -ge 2 ]
+	{
+		(cd "$L1/d" && ls | xargs md5sum)
+		(cd "$L2/d" && seq -f 'f%g' 1001 1500 | xargs md5sum)
+	} | sort >"$T/want"
+	[ "$(wc -l <"$T/got")" -eq 1500 ]
+	cmp "$T/want" "$T/got"
+	kill -TERM "$DPID"
+	wait_status "$DPID"
+	[ "$st" -eq 0 ]
+	refute_mounted
+}
+
 @test "without passthrough the daemon serves reads (FUSE_READ, spliced) and they match" {
 	head -c 3000000 /dev/urandom >"$L1/big"
 	start_fg "$T/log" -d -o lowerdir="$L1",nopassthrough "$MNT"
@@ -197,6 +218,32 @@ getfattr_list() {
 	[[ "$output" == *"No data available"* ]]
 }
 
+@test "other users get the lower's permissions: mode bits and POSIX ACLs" {
+	chmod 755 "$T"
+	mkdir "$L1/d"
+	echo acl >"$L1/d/by-acl"
+	echo secret >"$L1/d/private"
+	echo public >"$L1/d/public"
+	chmod 600 "$L1/d/by-acl" "$L1/d/private"
+	# user::rw- user:65534:r-- group::--- mask::r-- other::---
+	python3 -c '
+import os, struct, sys
+ents = [(1, 6, 0xffffffff), (2, 4, 65534), (4, 0, 0xffffffff), (0x10, 4, 0xffffffff), (0x20, 0, 0xffffffff)]
+os.setxattr(sys.argv[1], "system.posix_acl_access",
+            struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in ents))' "$L1/d/by-acl"
+	fbx -o lowerdir="$L1",allow_other "$MNT"
+	local as_nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	[ "$($as_nobody cat "$MNT/d/public")" = public ]
+	[ "$($as_nobody cat "$MNT/d/by-acl")" = acl ]
+	run $as_nobody cat "$MNT/d/private"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Permission denied"* ]]
+	# The same answers as on the lower directory itself.
+	[ "$($as_nobody cat "$L1/d/by-acl")" = acl ]
+	run $as_nobody cat "$L1/d/private"
+	[ "$status" -ne 0 ]
+}
+
 @test "writes fail with EROFS, both on the default ro mount and on -o rw" {
 	local opt
 	echo x >"$L1/f"
@@ -285,7 +332,7 @@ getfattr_list() {
 	[ "$(ls "$MNT/d" | wc -l)" -eq 3302 ]
 	for i in $(seq 3000); do echo "file $i"; done >"$T/want"
 	for i in $(seq 0 10 3000); do echo "low $i"; done >>"$T/want"
-	(cd "$MNT/d" && for i in $(seq 3000); do cat "f$i"; done && for i in $(seq 0 10 3000); do cat "g$i"; done) >"$T/got"
+	(cd "$MNT/d" && { seq -f 'f%g' 3000 && seq -f 'g%g' 0 10 3000; } | xargs cat) >"$T/got"
 	cmp "$T/want" "$T/got"
 	# Only transient fds: far below the limit with 3301 inodes cached.
 	[ "$(ls "/proc/$pid/fd" | wc -l)" -lt 64 ]
