@@ -38,6 +38,13 @@ fb_make_rootfs() {
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$dir/etc/passwd"
 }
 
+# fb_json_list ARGS...: a JSON list of strings (jq's own --args would take "-c"
+# for one of its options, and -R splits at newlines).
+fb_json_list() {
+	local a
+	for a in "$@"; do jq -cn --arg a "$a" '$a'; done | jq -cs .
+}
+
 # fb_make_bundle BUNDLE ANNOTATIONS_JSON CMD...: config.json for `runc run`,
 # with fusebox-hook as createRuntime and poststop hook.
 fb_make_bundle() {
@@ -48,7 +55,7 @@ fb_make_bundle() {
 	rm -f "$bundle/config.json"
 	(cd "$bundle" && runc spec)
 	local args
-	args=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+	args=$(fb_json_list "$@")
 	jq --argjson ann "$ann" --argjson args "$args" --arg hook "$HOOK" \
 		--arg conf "$FB_T/fusebox.conf" '
 		.process.terminal = false | .process.args = $args |
@@ -65,7 +72,7 @@ fb_mounts_annotation() {
 	local target=$1
 	shift
 	local lowers
-	lowers=$(printf '%s\n' "$@" | jq -R . | jq -cs .)
+	lowers=$(fb_json_list "$@")
 	jq -cn --arg t "$target" --argjson l "$lowers" \
 		'{"fusebox.io/mounts": ([{target: $t, lower: $l, upper: "none"}] | tojson)}'
 }
