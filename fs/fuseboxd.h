@@ -20,8 +20,13 @@
  * nchildren, and every transition of a node's nlookup to or from zero.
  * open_locks[] (striped by node id) guard a node's passthrough backing id and
  * its count of opens. No lock is held across a reply to the kernel.
- * A node's parent and name are immutable while it lives (no rename yet: the
- * writable version will guard them with a tree rwlock taken before itable).
+ *
+ * With a writable upper layer, changes to the namespace (create, unlink,
+ * rename, copy-up, ...) are serialised by fs->ns_lock, taken first. A node's
+ * parent and name change only under fs->tree_lock held for writing (briefly,
+ * by an ns_lock holder); path walks hold it for reading. A node's layer and
+ * key (dev, ino) change only on copy-up, under ns_lock and itable.lock.
+ *   ns_lock  ->  tree_lock  ->  itable.lock  ->  open_locks[i]
  */
 #ifndef FUSEBOXD_H
 #define FUSEBOXD_H
@@ -55,6 +60,7 @@ struct fbx_layer {
 	uint64_t ino_tag; /* OR-ed into st_ino so that inode numbers of layers on
 			     different devices do not collide */
 	bool stacked;	  /* on overlayfs or FUSE: passthrough needs a deeper stack */
+	bool upper;	  /* the writable layer: always layer 0 when present */
 };
 
 struct fbx_node {
@@ -69,10 +75,15 @@ struct fbx_node {
 	uint16_t layer;	    /* top-most layer that holds the object */
 	uint16_t bottom;    /* directories: lowest layer merged into it */
 	int backing_id;	    /* passthrough backing file, 0 if none (open_locks) */
-	unsigned int nopen; /* opens sharing backing_id (open_locks) */
+	uint16_t backing_layer; /* the layer backing_id was opened in */
+	bool backing_rw;	/* backing_id was opened for writing too */
+	bool hashed;		/* in by_key: lookups may find it */
+	bool unlinked;		/* its name is gone: nlink is reported one less */
+	bool orphan;		/* upper object moved to the work dir ("#<id>") */
+	unsigned int nopen;	/* opens sharing backing_id (open_locks) */
 	struct fbx_node *next_key;
 	struct fbx_node *next_id;
-	char name[]; /* "" for the root */
+	char *name; /* "" for the root; tree_lock */
 };
 
 struct fbx_itable {
@@ -88,6 +99,8 @@ struct fbx_itable {
 struct fbx_options {
 	char **lowerdirs; /* top-most first */
 	size_t nlower;
+	char *upperdir;	  /* NULL: read-only overlay */
+	char *workdir;	  /* same file system as upperdir */
 	char *mountpoint;
 	char *fuse_opts;      /* comma-separated, passed to libfuse */
 	int ready_fd;	      /* -1: none */
@@ -95,6 +108,7 @@ struct fbx_options {
 	bool foreground;
 	bool debug;
 	bool passthrough;
+	bool nosync; /* volatile / fsync=0: fsync requests do nothing */
 };
 
 struct fbx_fs {
@@ -107,6 +121,13 @@ struct fbx_fs {
 	bool debug;
 	atomic_bool passthrough_failed_logged;
 	pthread_mutex_t open_locks[FBX_OPEN_LOCKS];
+	/* Writable overlay: layers[0] is the upper layer. */
+	bool has_upper;
+	bool nosync;
+	int work_fd; /* private directory beside the upper, same file system */
+	pthread_mutex_t ns_lock;
+	pthread_rwlock_t tree_lock;
+	atomic_uint_fast64_t tmp_seq;
 };
 
 /* What a merged lookup found for a name. */
@@ -165,6 +186,8 @@ void fbx_layers_close(struct fbx_layer *layers, size_t n);
 int fbx_openat_beneath(int dirfd, const char *path, int flags);
 int fbx_node_open(struct fbx_fs *fs, const struct fbx_node *node, unsigned int layer, int flags);
 int fbx_node_stat(struct fbx_fs *fs, const struct fbx_node *node, struct stat *st);
+int fbx_node_parent_at(struct fbx_fs *fs, const struct fbx_node *node, int *dirfd,
+		       char **name);
 uint64_t fbx_layer_ino(const struct fbx_layer *l, ino_t ino);
 void fbx_attr_fixup(struct fbx_fs *fs, unsigned int layer, unsigned int bottom, struct stat *st);
 
@@ -176,6 +199,14 @@ struct fbx_node *fbx_node_get(struct fbx_fs *fs, fuse_ino_t id);
 int fbx_node_ref(struct fbx_fs *fs, struct fbx_node *parent, const char *name,
 		 const struct fbx_found *f, struct fbx_node **out);
 void fbx_node_forget(struct fbx_fs *fs, struct fbx_node *node, uint64_t n);
+struct fbx_node *fbx_node_find_key(struct fbx_fs *fs, dev_t dev, ino_t ino);
+void fbx_node_rekey(struct fbx_fs *fs, struct fbx_node *n, const struct stat *st,
+		    unsigned int layer);
+void fbx_node_unhash(struct fbx_fs *fs, struct fbx_node *n);
+int fbx_node_move(struct fbx_fs *fs, struct fbx_node *n, struct fbx_node *parent,
+		  const char *name);
+void fbx_orphan_name(const struct fbx_node *n, char buf[static 24]);
+int fbx_can_change(const struct fbx_fs *fs, const struct fbx_node *a, const struct fbx_node *b);
 pthread_mutex_t *fbx_open_lock(struct fbx_fs *fs, const struct fbx_node *node);
 
 /* merge.c */
@@ -187,6 +218,20 @@ int fbx_dirfds_get(struct fbx_dirfds *d, unsigned int layer);
 void fbx_dirfds_close(struct fbx_dirfds *d);
 int fbx_merge_lookup(struct fbx_dirfds *d, const char *name, struct fbx_found *out);
 
+/* upper.c: the writable layer (copy-up, whiteouts, orphans) */
+int fbx_upper_init(struct fbx_fs *fs, const char *workdir);
+void fbx_upper_fini(struct fbx_fs *fs);
+int fbx_copy_up(struct fbx_fs *fs, struct fbx_node *n, bool with_data);
+int fbx_upper_dirfd(struct fbx_fs *fs, struct fbx_node *dir);
+int fbx_lower_has(struct fbx_fs *fs, struct fbx_node *dir, const char *name);
+int fbx_make_whiteout(int dirfd, const char *name);
+int fbx_set_opaque(int dirfd, const char *name);
+int fbx_clear_whiteouts(int dirfd);
+int fbx_orphan(struct fbx_fs *fs, struct fbx_node *n, int dirfd, const char *name,
+	       bool leave_whiteout);
+void fbx_orphan_drop(struct fbx_fs *fs, struct fbx_node *n);
+int fbx_dir_is_empty(struct fbx_fs *fs, struct fbx_node *dir);
+
 /* dirlist.c */
 int fbx_dirlist_build(struct fbx_fs *fs, struct fbx_node *dir, struct fbx_dirlist **out);
 void fbx_dirlist_free(struct fbx_dirlist *l);
@@ -194,6 +239,7 @@ void fbx_dirlist_free(struct fbx_dirlist *l);
 /* ops_*.c: request handlers, each answers its request exactly once. */
 void fbx_ops_fill(struct fuse_lowlevel_ops *ops);
 void fbx_ops_write_fill(struct fuse_lowlevel_ops *ops);
+void fbx_ops_data_fill(struct fuse_lowlevel_ops *ops);
 void fbx_fill_entry(struct fbx_fs *fs, const struct fbx_node *n, const struct stat *st,
 		    struct fuse_entry_param *e);
 void fbx_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
@@ -206,12 +252,19 @@ void fbx_op_statfs(fuse_req_t req, fuse_ino_t ino);
 void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fbx_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fbx_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		   struct fuse_file_info *fi);
+int fbx_create_file(fuse_req_t req, struct fbx_node *dir, const char *name, mode_t mode,
+		    int flags, int *fdp, int *pfdp);
+int fbx_file_fd(struct fbx_fs *fs, fuse_ino_t ino, struct fuse_file_info *fi, int flags,
+		int *own);
 void fbx_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fbx_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi);
 void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi);
 void fbx_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+bool fbx_xattr_is_private(const char *name);
 void fbx_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fbx_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 

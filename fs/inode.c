@@ -50,25 +50,43 @@ static struct fbx_node *find_id(const struct fbx_itable *t, fuse_ino_t id)
 	return NULL;
 }
 
-static void link_node(struct fbx_itable *t, struct fbx_node *n)
+static void hash_key(struct fbx_itable *t, struct fbx_node *n)
 {
-	size_t k = key_bucket(t, n->dev, n->ino), i = id_bucket(t, n->id);
+	size_t k = key_bucket(t, n->dev, n->ino);
 
 	n->next_key = t->by_key[k];
 	t->by_key[k] = n;
+	n->hashed = true;
+}
+
+static void link_node(struct fbx_itable *t, struct fbx_node *n)
+{
+	size_t i = id_bucket(t, n->id);
+
+	hash_key(t, n);
 	n->next_id = t->by_id[i];
 	t->by_id[i] = n;
+}
+
+static void unhash_key(struct fbx_itable *t, struct fbx_node *n)
+{
+	struct fbx_node **p;
+
+	if (!n->hashed)
+		return;
+	for (p = &t->by_key[key_bucket(t, n->dev, n->ino)]; *p; p = &(*p)->next_key)
+		if (*p == n) {
+			*p = n->next_key;
+			break;
+		}
+	n->hashed = false;
 }
 
 static void unlink_node(struct fbx_itable *t, struct fbx_node *n)
 {
 	struct fbx_node **p;
 
-	for (p = &t->by_key[key_bucket(t, n->dev, n->ino)]; *p; p = &(*p)->next_key)
-		if (*p == n) {
-			*p = n->next_key;
-			break;
-		}
+	unhash_key(t, n);
 	for (p = &t->by_id[id_bucket(t, n->id)]; *p; p = &(*p)->next_id)
 		if (*p == n) {
 			*p = n->next_id;
@@ -96,11 +114,15 @@ static void maybe_grow(struct fbx_itable *t)
 	t->by_key = by_key;
 	t->by_id = by_id;
 	t->nbuckets = old * 2;
-	/* Every node is in both tables: walk the old id chains to relink. */
+	/* Every node is in the id table: walk the old id chains to relink. */
 	for (i = 0; i < old; i++)
 		for (n = old_id[i]; n; n = next) {
+			bool hashed = n->hashed;
+
 			next = n->next_id;
 			link_node(t, n);
+			if (!hashed)
+				unhash_key(t, n);
 		}
 	free(old_id);
 }
@@ -129,6 +151,7 @@ void fbx_itable_destroy(struct fbx_itable *t)
 	for (i = 0; i < t->nbuckets; i++)
 		for (n = t->by_id[i]; n; n = next) {
 			next = n->next_id;
+			free(n->name);
 			free(n);
 		}
 	free(t->by_id);
@@ -140,11 +163,15 @@ void fbx_itable_destroy(struct fbx_itable *t)
 static struct fbx_node *node_new(struct fbx_itable *t, struct fbx_node *parent, const char *name,
 				 const struct fbx_found *f)
 {
-	size_t len = strlen(name);
-	struct fbx_node *n = calloc(1, sizeof(*n) + len + 1);
+	struct fbx_node *n = calloc(1, sizeof(*n));
 
 	if (!n)
 		return NULL;
+	n->name = strdup(name);
+	if (!n->name) {
+		free(n);
+		return NULL;
+	}
 	n->id = t->next_id++;
 	/* Ids are never reused, so (id, generation) is unique across the
 	 * daemon's life; generation also counts incarnations for NFS-like users. */
@@ -155,7 +182,6 @@ static struct fbx_node *node_new(struct fbx_itable *t, struct fbx_node *parent, 
 	n->type = f->st.st_mode & S_IFMT;
 	n->layer = (uint16_t)f->layer;
 	n->bottom = (uint16_t)(S_ISDIR(f->st.st_mode) ? f->bottom : f->layer);
-	memcpy(n->name, name, len + 1);
 	return n;
 }
 
@@ -249,6 +275,9 @@ static size_t release_locked(struct fbx_fs *fs, struct fbx_node *n)
 		struct fbx_node *parent = n->parent;
 
 		unlink_node(&fs->itable, n);
+		if (n->orphan)
+			fbx_orphan_drop(fs, n);
+		free(n->name);
 		free(n);
 		freed++;
 		if (parent)
@@ -297,4 +326,78 @@ void fbx_node_forget(struct fbx_fs *fs, struct fbx_node *n, uint64_t count)
 pthread_mutex_t *fbx_open_lock(struct fbx_fs *fs, const struct fbx_node *node)
 {
 	return &fs->open_locks[node->id % FBX_OPEN_LOCKS];
+}
+
+struct fbx_node *fbx_node_find_key(struct fbx_fs *fs, dev_t dev, ino_t ino)
+{
+	struct fbx_node *n;
+
+	pthread_mutex_lock(&fs->itable.lock);
+	n = find_key(&fs->itable, dev, ino);
+	pthread_mutex_unlock(&fs->itable.lock);
+	return n;
+}
+
+/* Copy-up: the node now stands for st, an object of `layer`. ns_lock held. */
+void fbx_node_rekey(struct fbx_fs *fs, struct fbx_node *n, const struct stat *st,
+		    unsigned int layer)
+{
+	struct fbx_itable *t = &fs->itable;
+	bool hashed;
+
+	pthread_mutex_lock(&t->lock);
+	hashed = n->hashed;
+	unhash_key(t, n);
+	n->dev = st->st_dev;
+	n->ino = st->st_ino;
+	n->layer = (uint16_t)layer;
+	if (hashed)
+		hash_key(t, n);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* The node's name is gone: lookups must never find it again. ns_lock held. */
+void fbx_node_unhash(struct fbx_fs *fs, struct fbx_node *n)
+{
+	pthread_mutex_lock(&fs->itable.lock);
+	unhash_key(&fs->itable, n);
+	n->unlinked = true;
+	pthread_mutex_unlock(&fs->itable.lock);
+}
+
+/* Rename: the node is now NAME in PARENT. ns_lock held. */
+int fbx_node_move(struct fbx_fs *fs, struct fbx_node *n, struct fbx_node *parent,
+		  const char *name)
+{
+	struct fbx_node *old_parent;
+	char *copy = strdup(name), *old_name;
+
+	if (!copy)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&fs->tree_lock);
+	pthread_mutex_lock(&fs->itable.lock);
+	old_parent = n->parent;
+	old_name = n->name;
+	n->name = copy;
+	n->parent = parent;
+	parent->nchildren++;
+	old_parent->nchildren--;
+	release_locked(fs, old_parent);
+	pthread_mutex_unlock(&fs->itable.lock);
+	pthread_rwlock_unlock(&fs->tree_lock);
+	free(old_name);
+	return 0;
+}
+
+void fbx_orphan_name(const struct fbx_node *n, char buf[static 24])
+{
+	snprintf(buf, 24, "#%llx", (unsigned long long)n->id);
+}
+
+/* May a request change the tree at these nodes (NULL: unknown id)? 0 or -errno. */
+int fbx_can_change(const struct fbx_fs *fs, const struct fbx_node *a, const struct fbx_node *b)
+{
+	if (!fs->has_upper)
+		return -EROFS;
+	return a && b ? 0 : -ESTALE;
 }

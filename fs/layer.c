@@ -44,7 +44,8 @@ int fbx_openat_beneath(int dirfd, const char *path, int flags)
  * layer). Paths longer than PATH_MAX are walked in pieces, each beneath the
  * directory reached so far.
  */
-int fbx_node_open(struct fbx_fs *fs, const struct fbx_node *node, unsigned int layer, int flags)
+static int node_open_locked(struct fbx_fs *fs, const struct fbx_node *node, unsigned int layer,
+			    int flags)
 {
 	const struct fbx_layer *l = &fs->layers[layer];
 	const char *small[64];
@@ -56,6 +57,14 @@ int fbx_node_open(struct fbx_fs *fs, const struct fbx_node *node, unsigned int l
 	size_t depth = 0, i, pos = 0;
 	int dirfd = l->fd;
 
+	if (node->orphan) {
+		char name[24];
+
+		if (layer != 0)
+			return -ENOENT;
+		fbx_orphan_name(node, name);
+		return fbx_openat_beneath(fs->work_fd, name, flags);
+	}
 	if (!node->parent)
 		return fbx_openat_beneath(l->fd, ".", flags);
 	for (n = node; n->parent; n = n->parent)
@@ -93,6 +102,57 @@ int fbx_node_open(struct fbx_fs *fs, const struct fbx_node *node, unsigned int l
 	return fbx_openat_beneath(dirfd, path, flags);
 }
 
+/*
+ * Open the node's object in `layer` (its merged path is the same in every
+ * layer). Paths longer than PATH_MAX are walked in pieces, each beneath the
+ * directory reached so far. An orphan (unlinked while the kernel still knows
+ * it) lives in the work directory.
+ */
+int fbx_node_open(struct fbx_fs *fs, const struct fbx_node *node, unsigned int layer, int flags)
+{
+	int r;
+
+	if (!fs->has_upper)
+		return node_open_locked(fs, node, layer, flags);
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	r = node_open_locked(fs, node, layer, flags);
+	pthread_rwlock_unlock(&fs->tree_lock);
+	return r;
+}
+
+/*
+ * The directory that holds the node's upper object (O_PATH) and the node's
+ * name in it, for the *at() calls that must not follow a symlink.
+ */
+int fbx_node_parent_at(struct fbx_fs *fs, const struct fbx_node *node, int *dirfd, char **name)
+{
+	char buf[24];
+	int fd;
+
+	if (node->orphan) {
+		fbx_orphan_name(node, buf);
+		fd = fcntl(fs->work_fd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			return -errno;
+		*name = strdup(buf);
+	} else {
+		if (!node->parent)
+			return -EBUSY; /* the root has no parent to change it through */
+		pthread_rwlock_rdlock(&fs->tree_lock);
+		fd = node_open_locked(fs, node->parent, 0, O_PATH | O_DIRECTORY);
+		*name = fd >= 0 ? strdup(node->name) : NULL;
+		pthread_rwlock_unlock(&fs->tree_lock);
+		if (fd < 0)
+			return fd;
+	}
+	if (!*name) {
+		close(fd);
+		return -ENOMEM;
+	}
+	*dirfd = fd;
+	return 0;
+}
+
 uint64_t fbx_layer_ino(const struct fbx_layer *l, ino_t ino)
 {
 	/* Too large to tag: keep it; a collision only misleads hardlink detection. */
@@ -123,6 +183,10 @@ int fbx_node_stat(struct fbx_fs *fs, const struct fbx_node *node, struct stat *s
 	    (st->st_mode & S_IFMT) != node->type)
 		return -ESTALE;
 	fbx_attr_fixup(fs, node->layer, node->bottom, st);
+	if (node->unlinked && st->st_nlink > 0 && !S_ISDIR(st->st_mode))
+		st->st_nlink--;
+	else if (node->unlinked && S_ISDIR(st->st_mode))
+		st->st_nlink = 0;
 	return 0;
 }
 

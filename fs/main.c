@@ -78,15 +78,35 @@ static int fs_init(struct fbx_fs *fs, const struct fbx_options *o)
 	size_t failed = 0, i;
 	int r;
 
-	*fs = (struct fbx_fs){.want_passthrough = o->passthrough, .debug = o->debug};
+	_cleanup_free_ char **paths = NULL;
+	size_t n = o->nlower + (o->upperdir ? 1 : 0);
+
+	*fs = (struct fbx_fs){.want_passthrough = o->passthrough, .debug = o->debug,
+			      .nosync = o->nosync, .work_fd = -1};
 	for (i = 0; i < FBX_OPEN_LOCKS; i++)
 		pthread_mutex_init(&fs->open_locks[i], NULL);
-	r = fbx_layers_open(o->lowerdirs, o->nlower, &fs->layers, &failed);
+	pthread_mutex_init(&fs->ns_lock, NULL);
+	pthread_rwlock_init(&fs->tree_lock, NULL);
+	/* The upper layer, when there is one, is layer 0. */
+	paths = calloc(n, sizeof(*paths));
+	if (!paths)
+		return -ENOMEM;
+	if (o->upperdir)
+		paths[0] = o->upperdir;
+	for (i = 0; i < o->nlower; i++)
+		paths[n - o->nlower + i] = o->lowerdirs[i];
+	r = fbx_layers_open(paths, n, &fs->layers, &failed);
 	if (r < 0) {
-		fbx_err("lowerdir %s: %s", o->lowerdirs[failed], strerror(-r));
+		fbx_err("%s %s: %s", o->upperdir && failed == 0 ? "upperdir" : "lowerdir",
+			paths[failed], strerror(-r));
 		return r;
 	}
-	fs->nlayers = (unsigned int)o->nlower;
+	fs->nlayers = (unsigned int)n;
+	if (o->upperdir) {
+		r = fbx_upper_init(fs, o->workdir);
+		if (r < 0)
+			return r;
+	}
 	r = fbx_itable_init(&fs->itable);
 	if (r == 0)
 		r = fbx_root_create(fs);
@@ -100,7 +120,10 @@ static void fs_fini(struct fbx_fs *fs)
 	size_t i;
 
 	fbx_itable_destroy(&fs->itable);
+	fbx_upper_fini(fs);
 	fbx_layers_close(fs->layers, fs->nlayers);
+	pthread_mutex_destroy(&fs->ns_lock);
+	pthread_rwlock_destroy(&fs->tree_lock);
 	for (i = 0; i < FBX_OPEN_LOCKS; i++)
 		pthread_mutex_destroy(&fs->open_locks[i]);
 }
@@ -150,6 +173,8 @@ static int run(const struct fbx_options *o)
 	int r, ret = 1;
 
 	raise_nofile();
+	/* Modes of new files come from the kernel with the caller's umask applied. */
+	umask(0);
 	if (check_ready_fd(o->ready_fd) < 0)
 		return 2;
 	if (resolve_mountpoint(o->mountpoint, &mountpoint) < 0)

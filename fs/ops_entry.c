@@ -155,7 +155,7 @@ void fbx_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 		fuse_reply_err(req, -r);
 		return;
 	}
-	if (mask & W_OK) {
+	if ((mask & W_OK) && !fs->has_upper) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}

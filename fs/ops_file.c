@@ -10,19 +10,37 @@
 
 #include <fcntl.h>
 
-static int open_backing(struct fbx_fs *fs, const struct fbx_node *n)
+/*
+ * The file the kernel reads (and, for upper files, writes) for this node:
+ * upper files are opened read-write once and shared by every open.
+ */
+static int open_backing(struct fbx_fs *fs, const struct fbx_node *n, bool *rw)
 {
-	/* Reading a lower file must not write its atime. */
-	int fd = fbx_node_open(fs, n, n->layer, O_RDONLY | O_NOATIME);
+	int fd;
 
+	*rw = false;
+	if (fs->has_upper && n->layer == 0) {
+		fd = fbx_node_open(fs, n, 0, O_RDWR);
+		if (fd >= 0) {
+			*rw = true;
+			return fd;
+		}
+	}
+	/* Reading a lower file must not write its atime. */
+	fd = fbx_node_open(fs, n, n->layer, O_RDONLY | O_NOATIME);
 	if (fd == -EPERM)
 		fd = fbx_node_open(fs, n, n->layer, O_RDONLY);
 	return fd;
 }
 
-/* Attach the node's backing file to this open. Returns false to fall back. */
+/*
+ * Attach the node's backing file to this open. Returns false to fall back to
+ * serving it in the daemon: the kernel allows one backing file per inode,
+ * so while opens of the node's old (lower) object remain, or its backing
+ * file cannot write, a new open goes through the daemon.
+ */
 static bool passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, int fd,
-			       struct fuse_file_info *fi)
+			       bool fd_rw, bool writing, struct fuse_file_info *fi)
 {
 	pthread_mutex_t *lock = fbx_open_lock(fs, n);
 	bool ok;
@@ -31,17 +49,20 @@ static bool passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_nod
 	if (n->backing_id <= 0) {
 		int id = fuse_passthrough_open(req, fd);
 
-		if (id > 0)
+		if (id > 0) {
 			n->backing_id = id;
+			n->backing_layer = n->layer;
+			n->backing_rw = fd_rw;
+		}
 	}
-	ok = n->backing_id > 0;
+	ok = n->backing_id > 0 && n->backing_layer == n->layer && (!writing || n->backing_rw);
 	if (ok) {
 		n->nopen++;
 		fi->backing_id = n->backing_id;
 		fi->fh = FBX_FH_PASSTHROUGH;
 	}
 	pthread_mutex_unlock(lock);
-	if (!ok && !atomic_exchange(&fs->passthrough_failed_logged, true))
+	if (n->backing_id <= 0 && !atomic_exchange(&fs->passthrough_failed_logged, true))
 		fbx_log(FUSE_LOG_WARNING,
 			"passthrough refused for a file of %s: its reads go through the daemon",
 			fs->layers[n->layer].path);
@@ -61,11 +82,48 @@ static void passthrough_detach(fuse_req_t req, struct fbx_fs *fs, struct fbx_nod
 	pthread_mutex_unlock(lock);
 }
 
+/*
+ * Finish an open of node n: fd is its backing file (fd_rw: opened for
+ * writing), taken over. Replies to the request.
+ */
+static void open_reply(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, int fd, bool fd_rw,
+		       struct fuse_file_info *fi, const struct fuse_entry_param *e)
+{
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+	int r;
+
+	/* Closing needs no FLUSH: locks are the kernel's, data is written through. */
+	fi->noflush = 1;
+	/* The kernel refuses any open flag but direct_io, noflush and
+	 * parallel_direct_writes with passthrough: keep_cache only without. */
+	if (fs->passthrough && passthrough_attach(req, fs, n, fd, fd_rw, writing, fi)) {
+		/* The kernel holds the backing file now; no fd stays open. */
+		close(fd);
+		r = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
+		if (r != 0)
+			/* req is gone: leave the id to the node's next release. */
+			passthrough_detach(NULL, fs, n, false);
+		return;
+	}
+	if (writing && !fd_rw) {
+		fuse_reply_err(req, EROFS);
+		close(fd);
+		return;
+	}
+	/* Page cache of the FUSE inode survives closes: lower files never change. */
+	fi->keep_cache = n->layer != 0;
+	fi->fh = (uint64_t)fd;
+	r = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
+	if (r != 0)
+		close(fd);
+}
+
 void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
 	struct fbx_node *n = fbx_node_get(fs, ino);
-	int fd;
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC), rw;
+	int fd, r = 0;
 
 	if (!n) {
 		fuse_reply_err(req, ESTALE);
@@ -75,32 +133,77 @@ void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, S_ISDIR(n->type) ? EISDIR : EINVAL);
 		return;
 	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+	if (writing && !fs->has_upper) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	fd = open_backing(fs, n);
+	if (writing && n->layer != 0) {
+		pthread_mutex_lock(&fs->ns_lock);
+		/* Truncating: no need to copy the data first. */
+		r = fbx_copy_up(fs, n, !(fi->flags & O_TRUNC));
+		pthread_mutex_unlock(&fs->ns_lock);
+	}
+	fd = r < 0 ? r : open_backing(fs, n, &rw);
+	if (fd >= 0 && (fi->flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
+		r = -errno;
+		close(fd);
+		fd = r;
+	}
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	/* Immutable layers: closing needs no FLUSH. */
-	fi->noflush = 1;
-	/* The kernel refuses any open flag but direct_io, noflush and
-	 * parallel_direct_writes with passthrough: keep_cache only without. */
-	if (fs->passthrough && passthrough_attach(req, fs, n, fd, fi)) {
-		/* The kernel holds the backing file now; no fd stays open. */
-		close(fd);
-		if (fuse_reply_open(req, fi) != 0)
-			/* req is gone: leave the id to the node's next release. */
-			passthrough_detach(NULL, fs, n, false);
+	open_reply(req, fs, n, fd, rw, fi, NULL);
+}
+
+void fbx_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		   struct fuse_file_info *fi)
+{
+	struct fbx_fs *fs = fbx_fs_of(req);
+	struct fbx_node *dir = fbx_node_get(fs, parent), *n;
+	_cleanup_close_ int pfd = -1, fd = -1;
+	struct fuse_entry_param e;
+	struct fbx_found f = {0};
+	int r;
+
+	r = fbx_can_change(fs, dir, dir);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
 		return;
 	}
-	/* Page cache of the FUSE inode survives closes. */
-	fi->keep_cache = 1;
-	fi->fh = (uint64_t)fd;
-	if (fuse_reply_open(req, fi) != 0)
-		close(fd);
+	pthread_mutex_lock(&fs->ns_lock);
+	r = fbx_create_file(req, dir, name, mode, O_RDWR, &fd, &pfd);
+	if (r == 0 && fstat(fd, &f.st) < 0)
+		r = -errno;
+	if (r == 0)
+		r = fbx_node_ref(fs, dir, name, &f, &n);
+	pthread_mutex_unlock(&fs->ns_lock);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fbx_fill_entry(fs, n, &f.st, &e);
+	/* A reply that does not reach the kernel leaves a lookup it never counted;
+	 * the node then lives until the daemon exits. */
+	open_reply(req, fs, n, TAKE_FD(fd), true, fi, &e);
+}
+
+/*
+ * An fd of the open file for a request that the kernel sends even for
+ * passthrough opens (fsync, fallocate, lseek, copy_file_range, truncate):
+ * the open's own fd, or the node's object opened with flags into *own.
+ */
+int fbx_file_fd(struct fbx_fs *fs, fuse_ino_t ino, struct fuse_file_info *fi, int flags, int *own)
+{
+	struct fbx_node *n;
+
+	if (fi && fi->fh != FBX_FH_PASSTHROUGH)
+		return (int)fi->fh;
+	n = fbx_node_get(fs, ino);
+	if (!n)
+		return -ESTALE;
+	*own = fbx_node_open(fs, n, n->layer, flags);
+	return *own;
 }
 
 void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -112,14 +215,11 @@ void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 
 	if (fi->fh == FBX_FH_PASSTHROUGH) {
 		/* Not expected: the kernel reads passthrough files itself. */
-		struct fbx_node *n = fbx_node_get(fs, ino);
-
-		own = n ? open_backing(fs, n) : -ESTALE;
-		if (own < 0) {
-			fuse_reply_err(req, -own);
+		fd = fbx_file_fd(fs, ino, NULL, O_RDONLY, &own);
+		if (fd < 0) {
+			fuse_reply_err(req, -fd);
 			return;
 		}
-		fd = own;
 	}
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = fd;

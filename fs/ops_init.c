@@ -104,4 +104,5 @@ void fbx_ops_fill(struct fuse_lowlevel_ops *ops)
 	    .listxattr = fbx_op_listxattr,
 	};
 	fbx_ops_write_fill(ops);
+	fbx_ops_data_fill(ops);
 }

@@ -1,105 +1,579 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Every request that would modify the merged tree. Without an upper layer
- * they all fail with EROFS; the writable version replaces these with
- * copy-up, whiteout creation and the real operations.
+ * Requests that change the merged namespace: mknod, mkdir, symlink, create
+ * (ops_file.c opens it), link, unlink, rmdir, rename. Each runs under
+ * fs->ns_lock: look the names up in the merged view, copy the parents up,
+ * then change the upper layer with whiteouts and opaque directories where
+ * the layers below must stay hidden (see upper.c). Directories that have
+ * lower parts are not renamed (EXDEV), as overlayfs without redirect_dir.
+ * Without an upper layer every one of them fails with EROFS.
  */
 #include "fuseboxd.h"
 
-static void erofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-			  struct fuse_file_info *fi)
+#include <fcntl.h>
+#include <linux/fs.h>
+
+/* The merged lookup of NAME in DIR. */
+static int lookup_name(struct fbx_fs *fs, struct fbx_node *dir, const char *name,
+		       struct fbx_found *f)
 {
-	fuse_reply_err(req, EROFS);
+	struct fbx_dirfds d;
+	int r;
+
+	if (!S_ISDIR(dir->type))
+		return -ENOTDIR;
+	r = fbx_dirfds_init(&d, fs, dir, O_PATH);
+	if (r < 0)
+		return r;
+	r = fbx_merge_lookup(&d, name, f);
+	fbx_dirfds_close(&d);
+	return r;
 }
 
-static void erofs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-			dev_t rdev)
+/* The live node of what a lookup found, if the kernel holds one. */
+static struct fbx_node *live_node(struct fbx_fs *fs, const struct fbx_found *f)
 {
-	fuse_reply_err(req, EROFS);
+	return fbx_node_find_key(fs, f->st.st_dev, f->st.st_ino);
 }
 
-static void erofs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+/*
+ * A stand-in node for an object that the kernel holds no node for, so that
+ * the helpers that take nodes (copy-up, emptiness) can work on it.
+ */
+static void temp_node(struct fbx_node *t, struct fbx_node *dir, const char *name,
+		      const struct fbx_found *f)
 {
-	fuse_reply_err(req, EROFS);
+	*t = (struct fbx_node){
+	    .dev = f->st.st_dev,
+	    .ino = f->st.st_ino,
+	    .parent = dir,
+	    .type = f->st.st_mode & S_IFMT,
+	    .layer = (uint16_t)f->layer,
+	    .bottom = (uint16_t)f->bottom,
+	    .name = (char *)name,
+	};
 }
 
-static void erofs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* Remove a whiteout at NAME in the upper directory, if there is one. 1 if removed. */
+static int drop_whiteout(int pfd, const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	struct stat st;
+
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!fbx_stat_is_whiteout(&st))
+		return -EEXIST;
+	return unlinkat(pfd, name, 0) < 0 ? -errno : 1;
 }
 
-static void erofs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+/* Owner of a new object: the caller, or the directory's group when it is setgid. */
+static int set_owner(int pfd, const char *name, fuse_req_t req, mode_t mode)
 {
-	fuse_reply_err(req, EROFS);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct stat dst;
+	gid_t gid = ctx->gid;
+
+	if (fstat(pfd, &dst) == 0 && (dst.st_mode & S_ISGID))
+		gid = dst.st_gid;
+	if (ctx->uid == 0 && gid == 0)
+		return 0;
+	if (fchownat(pfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	/* chown cleared the set-id bits the caller asked for. */
+	if ((mode & (S_ISUID | S_ISGID)) && !S_ISLNK(mode)) {
+		_cleanup_close_ int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		char p[32];
+
+		if (fd < 0)
+			return -errno;
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		if (chmod(p, mode & 07777) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
-static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-			 const char *newname, unsigned int flags)
+/* Reply with the entry of the upper object NAME just made in DIR. */
+static int reply_upper_entry(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *dir, int pfd,
+			     const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	struct fuse_entry_param e;
+	struct fbx_found f = {0};
+	struct fbx_node *n;
+	int r;
+
+	if (fstatat(pfd, name, &f.st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	r = fbx_node_ref(fs, dir, name, &f, &n);
+	if (r < 0)
+		return r;
+	fbx_fill_entry(fs, n, &f.st, &e);
+	if (fuse_reply_entry(req, &e) != 0)
+		fbx_node_forget(fs, n, 1);
+	return 0;
 }
 
-static void erofs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+/*
+ * Make a new object NAME in DIR with make(): the name must be free in the
+ * merged view; a whiteout in the upper is replaced, and a new directory
+ * over one is made opaque so that the lower one stays hidden.
+ * Returns the O_PATH fd of the upper parent, or -errno.
+ */
+static int prepare_new(struct fbx_fs *fs, struct fbx_node *dir, const char *name, bool is_dir,
+		       bool *opaque)
 {
-	fuse_reply_err(req, EROFS);
+	_cleanup_close_ int pfd = -1;
+	struct fbx_found f;
+	int r;
+
+	r = lookup_name(fs, dir, name, &f);
+	if (r == 0)
+		return -EEXIST;
+	if (r != -ENOENT)
+		return r;
+	pfd = fbx_upper_dirfd(fs, dir);
+	if (pfd < 0)
+		return pfd;
+	r = drop_whiteout(pfd, name);
+	if (r < 0)
+		return r;
+	*opaque = is_dir && (r == 1 || fbx_lower_has(fs, dir, name) > 0);
+	return TAKE_FD(pfd);
 }
 
-static void erofs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-			 struct fuse_file_info *fi)
+struct new_obj {
+	mode_t mode;
+	dev_t rdev;
+	const char *link;
+};
+
+static int make_obj(int pfd, const char *name, const struct new_obj *o)
 {
-	fuse_reply_err(req, EROFS);
+	int r;
+
+	if (S_ISDIR(o->mode))
+		r = mkdirat(pfd, name, o->mode & 07777);
+	else if (S_ISLNK(o->mode))
+		r = symlinkat(o->link, pfd, name);
+	else
+		r = mknodat(pfd, name, o->mode, o->rdev);
+	return r < 0 ? -errno : 0;
 }
 
-static void erofs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-			struct fuse_file_info *fi)
+static void new_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      const struct new_obj *o)
 {
-	fuse_reply_err(req, EROFS);
+	struct fbx_fs *fs = fbx_fs_of(req);
+	struct fbx_node *dir = fbx_node_get(fs, parent);
+	_cleanup_close_ int pfd = -1;
+	bool opaque = false;
+	int r;
+
+	r = fbx_can_change(fs, dir, dir);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	/* Whiteouts are the overlay's own; so are names that look like them. */
+	if (fbx_name_is_whiteout(name) || (S_ISCHR(o->mode) && o->rdev == 0)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	pthread_mutex_lock(&fs->ns_lock);
+	r = pfd = prepare_new(fs, dir, name, S_ISDIR(o->mode), &opaque);
+	if (r >= 0)
+		r = make_obj(pfd, name, o);
+	if (r == 0) {
+		if (opaque)
+			r = fbx_set_opaque(pfd, name);
+		if (r == 0)
+			r = set_owner(pfd, name, req, o->mode);
+		/* What was made goes again. */
+		if (r < 0)
+			unlinkat(pfd, name, S_ISDIR(o->mode) ? AT_REMOVEDIR : 0);
+	}
+	if (r == 0)
+		r = reply_upper_entry(req, fs, dir, pfd, name);
+	pthread_mutex_unlock(&fs->ns_lock);
+	if (r < 0)
+		fuse_reply_err(req, -r);
 }
 
-static void erofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-			   size_t size, int flags)
+static void fbx_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 dev_t rdev)
 {
-	fuse_reply_err(req, EROFS);
+	struct new_obj o = {.mode = mode, .rdev = rdev};
+
+	new_entry(req, parent, name, &o);
 }
 
-static void erofs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+static void fbx_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	fuse_reply_err(req, EROFS);
+	struct new_obj o = {.mode = S_IFDIR | (mode & 07777)};
+
+	new_entry(req, parent, name, &o);
 }
 
-static void erofs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-			    struct fuse_file_info *fi)
+static void fbx_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	struct new_obj o = {.mode = S_IFLNK | 0777, .link = link};
+
+	new_entry(req, parent, name, &o);
 }
 
-static void erofs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
-				  struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
-				  struct fuse_file_info *fi_out, size_t len, int flags)
+/* create: a new regular file, opened (ops_file.c attaches the open). */
+int fbx_create_file(fuse_req_t req, struct fbx_node *dir, const char *name, mode_t mode,
+		    int flags, int *fdp, int *pfdp)
 {
-	fuse_reply_err(req, EROFS);
+	struct fbx_fs *fs = fbx_fs_of(req);
+	_cleanup_close_ int pfd = -1, fd = -1;
+	bool opaque;
+	int r;
+
+	if (fbx_name_is_whiteout(name))
+		return -EPERM;
+	r = pfd = prepare_new(fs, dir, name, false, &opaque);
+	if (r < 0)
+		return r;
+	fd = openat(pfd, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | flags, mode & 07777);
+	if (fd < 0)
+		return -errno;
+	r = set_owner(pfd, name, req, S_IFREG | mode);
+	if (r < 0) {
+		unlinkat(pfd, name, 0);
+		return r;
+	}
+	*fdp = TAKE_FD(fd);
+	*pfdp = TAKE_FD(pfd);
+	return 0;
 }
 
-static void erofs_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, struct fuse_file_info *fi)
+static void fbx_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	fuse_reply_err(req, EROFS);
+	struct fbx_fs *fs = fbx_fs_of(req);
+	struct fbx_node *n = fbx_node_get(fs, ino), *dir = fbx_node_get(fs, newparent);
+	_cleanup_close_ int pfd = -1, src = -1;
+	bool opaque;
+	int r;
+
+	r = fbx_can_change(fs, n, dir);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (S_ISDIR(n->type) || fbx_name_is_whiteout(newname)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	pthread_mutex_lock(&fs->ns_lock);
+	r = n->unlinked ? -ENOENT : fbx_copy_up(fs, n, true);
+	if (r == 0)
+		r = pfd = prepare_new(fs, dir, newname, false, &opaque);
+	if (r >= 0)
+		r = src = fbx_node_open(fs, n, 0, O_PATH);
+	if (r >= 0 && linkat(src, "", pfd, newname, AT_EMPTY_PATH) < 0)
+		r = -errno;
+	if (r >= 0)
+		r = reply_upper_entry(req, fs, dir, pfd, newname);
+	pthread_mutex_unlock(&fs->ns_lock);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+}
+
+/*
+ * Remove NAME from DIR: the upper object goes (or, while the kernel holds its
+ * node, moves to the work dir), and a whiteout stays where a lower layer
+ * shows the name.
+ */
+static int remove_name(struct fbx_fs *fs, struct fbx_node *dir, const char *name, bool want_dir)
+{
+	_cleanup_close_ int pfd = -1;
+	struct fbx_node *live, tmp;
+	struct fbx_found f;
+	int r, lower;
+
+	r = lookup_name(fs, dir, name, &f);
+	if (r < 0)
+		return r;
+	if (want_dir && !S_ISDIR(f.st.st_mode))
+		return -ENOTDIR;
+	if (!want_dir && S_ISDIR(f.st.st_mode))
+		return -EISDIR;
+	live = live_node(fs, &f);
+	if (want_dir) {
+		temp_node(&tmp, dir, name, &f);
+		r = fbx_dir_is_empty(fs, live ? live : &tmp);
+		if (r <= 0)
+			return r < 0 ? r : -ENOTEMPTY;
+	}
+	pfd = fbx_upper_dirfd(fs, dir);
+	if (pfd < 0)
+		return pfd;
+	if (f.layer != 0) {
+		/* Only in lower layers: hide it. */
+		r = fbx_make_whiteout(pfd, name);
+		if (r == 0 && live)
+			fbx_node_unhash(fs, live);
+		return r;
+	}
+	lower = (want_dir && f.bottom > 0) ? 1 : fbx_lower_has(fs, dir, name);
+	if (lower < 0)
+		return lower;
+	if (want_dir) {
+		_cleanup_close_ int dfd =
+		    openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (dfd < 0)
+			return -errno;
+		r = fbx_clear_whiteouts(dfd);
+		if (r < 0)
+			return r;
+	}
+	if (live)
+		return fbx_orphan(fs, live, pfd, name, lower);
+	if (lower) {
+		char t[32];
+
+		/* Replace the object with a whiteout in one step, then drop it. */
+		snprintf(t, sizeof(t), "rm.%llu",
+			 (unsigned long long)atomic_fetch_add(&fs->tmp_seq, 1));
+		if (renameat2(pfd, name, fs->work_fd, t, RENAME_WHITEOUT) < 0)
+			return -errno;
+		return rm_rf_at(fs->work_fd, t);
+	}
+	return unlinkat(pfd, name, want_dir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
+}
+
+static void remove_op(fuse_req_t req, fuse_ino_t parent, const char *name, bool want_dir)
+{
+	struct fbx_fs *fs = fbx_fs_of(req);
+	struct fbx_node *dir = fbx_node_get(fs, parent);
+	int r;
+
+	r = fbx_can_change(fs, dir, dir);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	pthread_mutex_lock(&fs->ns_lock);
+	r = remove_name(fs, dir, name, want_dir);
+	pthread_mutex_unlock(&fs->ns_lock);
+	fuse_reply_err(req, -r);
+}
+
+static void fbx_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_op(req, parent, name, false);
+}
+
+static void fbx_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_op(req, parent, name, true);
+}
+
+/* One side of a rename: the name, what it holds, its live node. */
+struct rn_side {
+	struct fbx_node *dir;
+	const char *name;
+	int pfd;
+	bool exists;
+	struct fbx_found f;
+	struct fbx_node *live;
+	struct fbx_node tmp; /* stands in for live when there is none */
+};
+
+static struct fbx_node *side_node(struct rn_side *s)
+{
+	return s->live ? s->live : &s->tmp;
+}
+
+/* A directory with lower parts cannot move: its lower halves stay where they are. */
+static bool has_lower_parts(const struct rn_side *s)
+{
+	return S_ISDIR(s->f.st.st_mode) && (s->f.layer != 0 || s->f.bottom != 0);
+}
+
+static int rename_exchange(struct fbx_fs *fs, struct rn_side *a, struct rn_side *b)
+{
+	int r, la, lb;
+
+	if (has_lower_parts(a) || has_lower_parts(b))
+		return -EXDEV;
+	r = fbx_copy_up(fs, side_node(a), true);
+	if (r == 0)
+		r = fbx_copy_up(fs, side_node(b), true);
+	if (r < 0)
+		return r;
+	/* A directory arriving where a lower layer has the name hides it. */
+	la = S_ISDIR(a->f.st.st_mode) ? fbx_lower_has(fs, b->dir, b->name) : 0;
+	lb = S_ISDIR(b->f.st.st_mode) ? fbx_lower_has(fs, a->dir, a->name) : 0;
+	if (la < 0 || lb < 0)
+		return la < 0 ? la : lb;
+	if ((la && (r = fbx_set_opaque(a->pfd, a->name)) < 0) ||
+	    (lb && (r = fbx_set_opaque(b->pfd, b->name)) < 0))
+		return r;
+	if (renameat2(a->pfd, a->name, b->pfd, b->name, RENAME_EXCHANGE) < 0)
+		return -errno;
+	if (a->live && (r = fbx_node_move(fs, a->live, b->dir, b->name)) < 0)
+		return r;
+	if (b->live && (r = fbx_node_move(fs, b->live, a->dir, a->name)) < 0)
+		return r;
+	return 0;
+}
+
+static int rename_plain(struct fbx_fs *fs, struct rn_side *s, struct rn_side *d)
+{
+	bool src_dir = S_ISDIR(s->f.st.st_mode);
+	int r, src_lower, dst_lower;
+
+	if (has_lower_parts(s))
+		return -EXDEV;
+	if (d->exists) {
+		bool dst_dir = S_ISDIR(d->f.st.st_mode);
+
+		if (src_dir && !dst_dir)
+			return -ENOTDIR;
+		if (!src_dir && dst_dir)
+			return -EISDIR;
+		if (dst_dir) {
+			r = fbx_dir_is_empty(fs, side_node(d));
+			if (r <= 0)
+				return r < 0 ? r : -ENOTEMPTY;
+		}
+	}
+	r = fbx_copy_up(fs, side_node(s), true);
+	if (r < 0)
+		return r;
+	src_lower = fbx_lower_has(fs, s->dir, s->name);
+	dst_lower = fbx_lower_has(fs, d->dir, d->name);
+	if (src_lower < 0 || dst_lower < 0)
+		return src_lower < 0 ? src_lower : dst_lower;
+
+	/* Make room at the destination in the upper layer. */
+	if (d->exists && d->f.layer == 0) {
+		if (S_ISDIR(d->f.st.st_mode)) {
+			_cleanup_close_ int dfd = openat(d->pfd, d->name,
+							 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+							     O_CLOEXEC);
+
+			if (dfd < 0)
+				return -errno;
+			r = fbx_clear_whiteouts(dfd);
+			if (r < 0)
+				return r;
+		}
+		if (d->live) {
+			r = fbx_orphan(fs, d->live, d->pfd, d->name, false);
+			if (r < 0)
+				return r;
+		}
+	} else if (!d->exists) {
+		r = drop_whiteout(d->pfd, d->name);
+		if (r < 0)
+			return r;
+		/* A non-directory would replace a whiteout by itself; a
+		 * directory cannot, so it goes first (done above). */
+	} else if (d->live) {
+		fbx_node_unhash(fs, d->live); /* lower only: hidden from now on */
+	}
+	if (src_dir && dst_lower) {
+		r = fbx_set_opaque(s->pfd, s->name);
+		if (r < 0)
+			return r;
+	}
+	if (renameat2(s->pfd, s->name, d->pfd, d->name, src_lower ? RENAME_WHITEOUT : 0) < 0) {
+		r = -errno;
+		if (r != -EINVAL || !src_lower)
+			return r;
+		if (renameat(s->pfd, s->name, d->pfd, d->name) < 0)
+			return -errno;
+		r = fbx_make_whiteout(s->pfd, s->name);
+		if (r < 0)
+			return r;
+	}
+	return s->live ? fbx_node_move(fs, s->live, d->dir, d->name) : 0;
+}
+
+static int side_init(struct fbx_fs *fs, struct rn_side *s, struct fbx_node *dir, const char *name)
+{
+	int r;
+
+	*s = (struct rn_side){.dir = dir, .name = name, .pfd = -1};
+	if (fbx_name_is_whiteout(name))
+		return -EPERM;
+	r = lookup_name(fs, dir, name, &s->f);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	s->exists = r == 0;
+	if (s->exists) {
+		s->live = live_node(fs, &s->f);
+		temp_node(&s->tmp, dir, name, &s->f);
+	}
+	return 0;
+}
+
+static int do_rename(struct fbx_fs *fs, struct fbx_node *sdir, const char *sname,
+		     struct fbx_node *ddir, const char *dname, unsigned int flags)
+{
+	struct rn_side s, d;
+	int r;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	r = side_init(fs, &s, sdir, sname);
+	if (r == 0)
+		r = side_init(fs, &d, ddir, dname);
+	if (r < 0)
+		return r;
+	if (!s.exists)
+		return -ENOENT;
+	if ((flags & RENAME_NOREPLACE) && d.exists)
+		return -EEXIST;
+	if ((flags & RENAME_EXCHANGE) && !d.exists)
+		return -ENOENT;
+	/* Two names of one object: nothing to do. */
+	if (d.exists && s.f.st.st_dev == d.f.st.st_dev && s.f.st.st_ino == d.f.st.st_ino)
+		return 0;
+	s.pfd = fbx_upper_dirfd(fs, sdir);
+	if (s.pfd < 0)
+		return s.pfd;
+	d.pfd = fbx_upper_dirfd(fs, ddir);
+	if (d.pfd < 0) {
+		close(s.pfd);
+		return d.pfd;
+	}
+	r = flags & RENAME_EXCHANGE ? rename_exchange(fs, &s, &d) : rename_plain(fs, &s, &d);
+	close(s.pfd);
+	close(d.pfd);
+	return r;
+}
+
+static void fbx_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			  fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct fbx_fs *fs = fbx_fs_of(req);
+	struct fbx_node *sdir = fbx_node_get(fs, parent), *ddir = fbx_node_get(fs, newparent);
+	int r;
+
+	r = fbx_can_change(fs, sdir, ddir);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	pthread_mutex_lock(&fs->ns_lock);
+	r = do_rename(fs, sdir, name, ddir, newname, flags);
+	pthread_mutex_unlock(&fs->ns_lock);
+	fuse_reply_err(req, -r);
 }
 
 void fbx_ops_write_fill(struct fuse_lowlevel_ops *ops)
 {
-	ops->setattr = erofs_setattr;
-	ops->mknod = erofs_mknod;
-	ops->mkdir = erofs_mkdir;
-	ops->unlink = erofs_unlink;
-	ops->rmdir = erofs_unlink;
-	ops->symlink = erofs_symlink;
-	ops->rename = erofs_rename;
-	ops->link = erofs_link;
-	ops->create = erofs_create;
-	ops->write = erofs_write;
-	ops->setxattr = erofs_setxattr;
-	ops->removexattr = erofs_removexattr;
-	ops->fallocate = erofs_fallocate;
-	ops->copy_file_range = erofs_copy_file_range;
-	ops->tmpfile = erofs_tmpfile;
+	ops->mknod = fbx_op_mknod;
+	ops->mkdir = fbx_op_mkdir;
+	ops->symlink = fbx_op_symlink;
+	ops->create = fbx_op_create;
+	ops->link = fbx_op_link;
+	ops->unlink = fbx_op_unlink;
+	ops->rmdir = fbx_op_rmdir;
+	ops->rename = fbx_op_rename;
 }

@@ -18,7 +18,7 @@ static const char *const private_prefixes[] = {
     "user.fuseoverlayfs.",
 };
 
-static bool is_private(const char *name)
+bool fbx_xattr_is_private(const char *name)
 {
 	size_t i;
 
@@ -50,7 +50,7 @@ void fbx_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 	char path[32];
 	ssize_t len;
 
-	if (is_private(name)) {
+	if (fbx_xattr_is_private(name)) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -103,7 +103,7 @@ void fbx_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	for (p = w = list; p < list + len;) {
 		size_t l = strnlen(p, (size_t)(list + len - p)) + 1;
 
-		if (!is_private(p)) {
+		if (!fbx_xattr_is_private(p)) {
 			memmove(w, p, l);
 			w += l;
 		}

@@ -2,7 +2,7 @@
 /*
  * Command line of fuseboxd, in fuse-overlayfs' syntax:
  *   fuseboxd [-f] [-d] [-s | --threads=N] [--ready-fd=N]
- *            -o lowerdir=A[:B...][,OPTIONS] MOUNTPOINT
+ *            -o lowerdir=A[:B...][,upperdir=U,workdir=W][,OPTIONS] MOUNTPOINT
  * Parsed in one place into struct fbx_options; everything after works on it.
  * Within -o, "\," is a literal comma and, in lowerdir, "\:" a literal colon.
  */
@@ -31,16 +31,18 @@ void fbx_usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: fuseboxd [-f] [-d] [-s | --threads=N] [--ready-fd=N]\n"
-	    "                -o lowerdir=DIR[:DIR...][,OPT...] MOUNTPOINT\n"
-	    "Read-only overlay of image layers (top-most first) over FUSE.\n"
+	    "                -o lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR][,OPT...] MOUNTPOINT\n"
+	    "Overlay of image layers (top-most first) over FUSE; writable with an upper.\n"
 	    "  -f             stay in the foreground\n"
 	    "  -d             libfuse debug output (implies -f)\n"
 	    "  -s             single-threaded request loop (the default)\n"
 	    "  --threads=N    up to N worker threads, one /dev/fuse fd each\n"
 	    "  --ready-fd=N   write \"ready\\n\" to fd N once mounted, then close it\n"
 	    "  MOUNTPOINT     a directory, or /dev/fd/N: an already mounted /dev/fuse fd\n"
-	    "options: lowerdir=, ro (default), rw, suid, nosuid, dev, nodev, exec, noexec,\n"
-	    "         noatime, allow_other, default_permissions (always on), fsname=, subtype=,\n"
+	    "options: lowerdir=, upperdir=, workdir= (same file system as upperdir),\n"
+	    "         ro (default without upperdir), rw, suid, nosuid, dev, nodev, exec,\n"
+	    "         noexec, noatime, allow_other, default_permissions (always on), fsname=,\n"
+	    "         subtype=, volatile or fsync=0 (fsync does nothing), fsync=1,\n"
 	    "         nopassthrough (serve reads in the daemon instead of the kernel)\n");
 }
 
@@ -130,6 +132,25 @@ static int parse_lowerdir(struct fbx_options *o, char *value)
 	return 0;
 }
 
+/* upperdir=DIR, workdir=DIR: absolute, once. */
+static int parse_dir(char **out, char *opt)
+{
+	char *eq = strchr(opt, '='), *v = eq + 1;
+
+	*eq = '\0';
+	unescape(v);
+	if (*out) {
+		fbx_err("%s: given more than once", opt);
+		return -EINVAL;
+	}
+	if (v[0] != '/' || strlen(v) >= PATH_MAX) {
+		fbx_err("%s: '%s' is not an absolute path", opt, v);
+		return -EINVAL;
+	}
+	*out = strdup(v);
+	return *out ? 0 : -ENOMEM;
+}
+
 struct seen_opts {
 	bool fsname, subtype, ro_rw;
 };
@@ -140,10 +161,18 @@ static int parse_one(struct fbx_options *o, char *opt, struct seen_opts *seen)
 
 	if (startswith(opt, "lowerdir="))
 		return parse_lowerdir(o, opt + strlen("lowerdir="));
-	if (startswith(opt, "upperdir=") || startswith(opt, "workdir=")) {
-		*strchr(opt, '=') = '\0';
-		fbx_err("%s: writable upper layers are not supported yet", opt);
-		return -EINVAL;
+	if (startswith(opt, "upperdir="))
+		return parse_dir(&o->upperdir, opt);
+	if (startswith(opt, "workdir="))
+		return parse_dir(&o->workdir, opt);
+	/* podman's mount_program options: nothing to sync on a throw-away upper. */
+	if (streq(opt, "volatile") || streq(opt, "fsync=0")) {
+		o->nosync = true;
+		return 0;
+	}
+	if (streq(opt, "fsync=1")) {
+		o->nosync = false;
+		return 0;
 	}
 	if (streq(opt, "nopassthrough")) {
 		o->passthrough = false;
@@ -278,13 +307,17 @@ int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
 		fbx_err("missing MOUNTPOINT");
 		return -EINVAL;
 	}
+	if (!o->upperdir != !o->workdir) {
+		fbx_err("upperdir= and workdir= go together");
+		return -EINVAL;
+	}
 	/* The daemon runs as root: without the kernel's permission checks any
 	 * user of the mount could read every file of the image. */
 	r = append_opt(&o->fuse_opts, "default_permissions");
-	/* Nothing can be written yet, and on a read-only mount the kernel
-	 * skips the GETATTR that follows each passthrough read (atime). */
+	/* Without an upper nothing can be written, and on a read-only mount
+	 * the kernel skips the GETATTR that follows each passthrough read. */
 	if (r == 0 && !seen.ro_rw)
-		r = append_opt(&o->fuse_opts, "ro");
+		r = append_opt(&o->fuse_opts, o->upperdir ? "rw" : "ro");
 	if (r == 0 && !seen.fsname)
 		r = append_opt(&o->fuse_opts, "fsname=fuseboxd");
 	if (r == 0 && !seen.subtype)
@@ -299,6 +332,8 @@ void fbx_options_free(struct fbx_options *o)
 	for (i = 0; i < o->nlower; i++)
 		free(o->lowerdirs[i]);
 	free(o->lowerdirs);
+	free(o->upperdir);
+	free(o->workdir);
 	free(o->mountpoint);
 	free(o->fuse_opts);
 	*o = (struct fbx_options){.ready_fd = -1};

@@ -161,6 +161,19 @@ static int rm_rf_children(int fd, dev_t dev, int depth)
 	return r;
 }
 
+int rm_rf_children_at(int dirfd)
+{
+	struct stat st;
+	int fd;
+
+	if (fstat(dirfd, &st) < 0)
+		return -errno;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return rm_rf_children(fd, st.st_dev, 0);
+}
+
 int rm_rf_at(int dirfd, const char *name)
 {
 	struct stat st;

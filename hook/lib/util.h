@@ -91,6 +91,8 @@ int fb_errf(char *err, size_t errlen, int r, const char *fmt, ...)
  * symlink and never leaving the file system it starts on. Missing is success.
  */
 int rm_rf_at(int dirfd, const char *name);
+/* The same for everything inside directory dirfd, which stays. */
+int rm_rf_children_at(int dirfd);
 
 /* Start time of a process (field 22 of /proc/PID/stat), to tell recycled pids apart. */
 int proc_starttime(pid_t pid, unsigned long long *out);
