@@ -124,7 +124,8 @@ struct fbx_fs {
 	/* Writable overlay: layers[0] is the upper layer. */
 	bool has_upper;
 	bool nosync;
-	int work_fd; /* private directory beside the upper, same file system */
+	int work_fd;	  /* private directory beside the upper, same file system */
+	int work_lock_fd; /* the workdir itself, flock()ed */
 	pthread_mutex_t ns_lock;
 	pthread_rwlock_t tree_lock;
 	atomic_uint_fast64_t tmp_seq;

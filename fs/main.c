@@ -82,7 +82,7 @@ static int fs_init(struct fbx_fs *fs, const struct fbx_options *o)
 	size_t n = o->nlower + (o->upperdir ? 1 : 0);
 
 	*fs = (struct fbx_fs){.want_passthrough = o->passthrough, .debug = o->debug,
-			      .nosync = o->nosync, .work_fd = -1};
+			      .nosync = o->nosync, .work_fd = -1, .work_lock_fd = -1};
 	for (i = 0; i < FBX_OPEN_LOCKS; i++)
 		pthread_mutex_init(&fs->open_locks[i], NULL);
 	pthread_mutex_init(&fs->ns_lock, NULL);

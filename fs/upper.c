@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <dirent.h>
+#include <sys/file.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -37,6 +38,13 @@ int fbx_upper_init(struct fbx_fs *fs, const char *workdir)
 	if (wfd < 0 || fstat(wfd, &st) < 0) {
 		r = -errno;
 		fbx_err("workdir %s: %s", workdir, strerror(-r));
+		return r;
+	}
+	/* One daemon per work dir: a second would wipe the first's orphans. */
+	if (flock(wfd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		fbx_err("workdir %s: %s", workdir,
+			r == -EWOULDBLOCK ? "in use by another fuseboxd" : strerror(-r));
 		return r;
 	}
 	if (st.st_dev != fs->layers[0].dev) {
@@ -57,6 +65,7 @@ int fbx_upper_init(struct fbx_fs *fs, const char *workdir)
 		fbx_err("workdir %s: %s", workdir, strerror(-r));
 		return r;
 	}
+	fs->work_lock_fd = TAKE_FD(wfd); /* the lock lives as long as the daemon */
 	fs->has_upper = true;
 	fs->layers[0].upper = true;
 	return 0;
@@ -68,6 +77,7 @@ void fbx_upper_fini(struct fbx_fs *fs)
 		rm_rf_children_at(fs->work_fd);
 		closep(&fs->work_fd);
 	}
+	closep(&fs->work_lock_fd);
 }
 
 static void tmp_name(struct fbx_fs *fs, char buf[static 32])

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include "hook.h"
@@ -99,20 +100,67 @@ static void undo_setup(struct setup *s)
 	}
 }
 
+/* mkdir that accepts an existing directory (never a symlink to one). */
+static int mkdir_exist_ok(int dirfd, const char *name, mode_t mode)
+{
+	struct stat st;
+
+	if (mkdirat(dirfd, name, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/*
+ * The host directory holding a writable mount's data/ (the upper layer) and
+ * work/ (fuseboxd's private work dir, same file system): inside the state dir
+ * for "ephemeral" (removed with it at poststop), the annotation's directory
+ * for a persistent upper. Into *upper (allocated).
+ */
+static int prepare_upper(const struct setup *s, size_t i, const char *statedir, char **upper,
+			 char *err, size_t errlen)
+{
+	const struct fb_mount_spec *m = &s->mounts.m[i];
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (m->upper_kind == FB_UPPER_EPHEMERAL) {
+		if (asprintf(&path, "%s/upper.%zu", statedir, i) < 0)
+			return -ENOMEM;
+		if (mkdir(path, 0700) < 0)
+			return fb_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	} else {
+		path = strdup(m->upper);
+		if (!path)
+			return -ENOMEM;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fb_errf(err, errlen, -errno, FB_ANNOT_MOUNTS ": [%zu].upper: %s: %s", i,
+			       path, strerror(errno));
+	r = mkdir_exist_ok(fd, "data", 0755);
+	if (r == 0)
+		r = mkdir_exist_ok(fd, "work", 0700);
+	if (r < 0)
+		return fb_errf(err, errlen, r, FB_ANNOT_MOUNTS ": [%zu].upper: %s: %s", i, path,
+			       strerror(-r));
+	*upper = TAKE_PTR(path);
+	return 0;
+}
+
 static int mount_one(struct setup *s, size_t i, char *err, size_t errlen)
 {
 	const struct fb_mount_spec *m = &s->mounts.m[i];
 	struct fb_state_mount *sm = &s->st.m[i];
-	char dir[PATH_MAX], logpath[PATH_MAX + 32];
+	char dir[PATH_MAX], logpath[PATH_MAX + 48];
 	_cleanup_close_ int fusefd = -1, ready = -1;
 	char inner[ERRLEN];
 	int r;
 
-	if (m->upper_kind != FB_UPPER_NONE)
-		return fb_errf(err, errlen, -EOPNOTSUPP,
-			       FB_ANNOT_MOUNTS ": [%zu].upper: writable uppers are not supported "
-					       "by this fusebox build (expected \"none\")",
-			       i);
 	r = fb_state_path(s->conf, s->st.id, dir, sizeof(dir));
 	if (r < 0)
 		return r;
@@ -121,8 +169,8 @@ static int mount_one(struct setup *s, size_t i, char *err, size_t errlen)
 	fusefd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fusefd < 0)
 		return fb_errf(err, errlen, -errno, "/dev/fuse: %s", strerror(errno));
-	r = fb_ns_mount_fuse(s->pidfd, s->st.rootfs, m->target, fusefd, true, inner,
-			     sizeof(inner));
+	r = fb_ns_mount_fuse(s->pidfd, s->st.rootfs, m->target, fusefd,
+			     m->upper_kind == FB_UPPER_NONE, inner, sizeof(inner));
 	if (r < 0)
 		return fb_errf(err, errlen, r, FB_ANNOT_MOUNTS ": [%zu]: %s", i, inner);
 	s->n_mounted = i + 1;
@@ -131,8 +179,14 @@ static int mount_one(struct setup *s, size_t i, char *err, size_t errlen)
 	if (!sm->target)
 		return -ENOMEM;
 	s->st.n = i + 1;
+	if (m->upper_kind != FB_UPPER_NONE) {
+		/* Recorded first: an ephemeral upper is removed with the state dir. */
+		r = prepare_upper(s, i, dir, &sm->upper, err, errlen);
+		if (r < 0)
+			return r;
+	}
 
-	r = fb_spawn_daemon(s->conf, m, NULL, logpath, fusefd, &sm->daemon_pid, &ready, inner,
+	r = fb_spawn_daemon(s->conf, m, sm->upper, logpath, fusefd, &sm->daemon_pid, &ready, inner,
 			    sizeof(inner));
 	if (r < 0)
 		return fb_errf(err, errlen, r, FB_ANNOT_MOUNTS ": [%zu]: %s", i, inner);

@@ -32,20 +32,6 @@ teardown() {
 	rm -rf "$BUNDLE"
 }
 
-# refused ANNOTATIONS_JSON EXPECTED_TEXT: runc run fails with the hook's one-line
-# message and leaves nothing behind.
-refused() {
-	fb_make_bundle "$BUNDLE" "$1" cat /proc/mounts
-	fb_runc "$ID" "$BUNDLE"
-	echo "$output"
-	[ "$status" -ne 0 ]
-	# runc quotes the hook's stderr inside its own message: undo its escaping.
-	local msg=${output//\\\"/\"}
-	[[ "$msg" == *"fusebox-hook: $ID: "*"$2"* ]]
-	[ "$(grep -c 'fusebox-hook:' <<<"$msg")" -eq 1 ]
-	fb_assert_clean "$ID"
-}
-
 @test "a file in a lower layer reads the same inside the container" {
 	fb_make_bundle "$BUNDLE" "$(fb_mounts_annotation /data "$FB_T/layers/base")" \
 		sh -c 'cat /data/hello.txt; md5sum /data/sub/blob'

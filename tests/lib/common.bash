@@ -67,14 +67,19 @@ fb_make_bundle() {
 	mv "$bundle/config.json.new" "$bundle/config.json"
 }
 
-# fb_mounts_annotation TARGET LOWER...: {"fusebox.io/mounts": "[...]"}
+# fb_mounts_annotation TARGET LOWER...: {"fusebox.io/mounts": "[...]"}, read-only.
 fb_mounts_annotation() {
-	local target=$1
-	shift
+	fb_mounts_annotation_upper none "$@"
+}
+
+# fb_mounts_annotation_upper UPPER TARGET LOWER...: the same with "upper": UPPER.
+fb_mounts_annotation_upper() {
+	local upper=$1 target=$2
+	shift 2
 	local lowers
 	lowers=$(fb_json_list "$@")
-	jq -cn --arg t "$target" --argjson l "$lowers" \
-		'{"fusebox.io/mounts": ([{target: $t, lower: $l, upper: "none"}] | tojson)}'
+	jq -cn --arg t "$target" --argjson l "$lowers" --arg u "$upper" \
+		'{"fusebox.io/mounts": ([{target: $t, lower: $l, upper: $u}] | tojson)}'
 }
 
 # fb_runc ID BUNDLE: runc run, stdout+stderr in $output, status in $status.
@@ -107,4 +112,18 @@ fb_assert_clean() {
 	[ ! -e "$STATE_DIR/$id" ] || { echo "state left: $STATE_DIR/$id"; return 1; }
 	! grep -q ' fuse.fusebox ' /proc/self/mountinfo || { echo "host fusebox mount left"; return 1; }
 	! runc list -q | grep -qx "$id" || { echo "runc container left"; return 1; }
+}
+
+# refused ANNOTATIONS_JSON EXPECTED_TEXT: runc run fails with the hook's one-line
+# message and leaves nothing behind.
+refused() {
+	fb_make_bundle "$BUNDLE" "$1" cat /proc/mounts
+	fb_runc "$ID" "$BUNDLE"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	# runc quotes the hook's stderr inside its own message: undo its escaping.
+	local msg=${output//\\\"/\"}
+	[[ "$msg" == *"fusebox-hook: $ID: "*"$2"* ]]
+	[ "$(grep -c 'fusebox-hook:' <<<"$msg")" -eq 1 ]
+	fb_assert_clean "$ID"
 }
