@@ -109,6 +109,7 @@ struct fbx_options {
 	bool debug;
 	bool passthrough;
 	bool nosync; /* volatile / fsync=0: fsync requests do nothing */
+	bool noopen; /* no OPEN/RELEASE round trips, page-cached reads */
 };
 
 struct fbx_fs {
@@ -117,6 +118,8 @@ struct fbx_fs {
 	struct fbx_itable itable;
 	struct fbx_node *root;
 	bool want_passthrough; /* option, before negotiation */
+	bool want_noopen;      /* option, before negotiation */
+	bool noopen;	       /* the kernel sends no OPEN/RELEASE for files */
 	bool passthrough;      /* negotiated in init */
 	bool debug;
 	atomic_bool passthrough_failed_logged;

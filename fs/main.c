@@ -81,7 +81,8 @@ static int fs_init(struct fbx_fs *fs, const struct fbx_options *o)
 	_cleanup_free_ char **paths = NULL;
 	size_t n = o->nlower + (o->upperdir ? 1 : 0);
 
-	*fs = (struct fbx_fs){.want_passthrough = o->passthrough, .debug = o->debug,
+	*fs = (struct fbx_fs){.want_passthrough = o->passthrough, .want_noopen = o->noopen,
+			      .debug = o->debug,
 			      .nosync = o->nosync, .work_fd = -1, .work_lock_fd = -1};
 	for (i = 0; i < FBX_OPEN_LOCKS; i++)
 		pthread_mutex_init(&fs->open_locks[i], NULL);

@@ -2,7 +2,9 @@
 /*
  * Requests that change an object, not the namespace: setattr (chmod, chown,
  * truncate, utimens), setxattr/removexattr, write (opens the kernel does not
- * pass through), fallocate, copy_file_range; and fsync, lseek. A lower
+ * pass through), fallocate, copy_file_range; and fsync, lseek. There is no
+ * flush: locks are the kernel's and data is written through, so FLUSH gets
+ * ENOSYS once and the kernel stops sending it (noopen has no noflush). A lower
  * object is copied up first (under ns_lock); then the upper object is
  * changed through an O_PATH fd of it, never through a path that a symlink
  * could redirect. Without an upper layer the changing ones fail with EROFS.
@@ -148,11 +150,6 @@ static void fbx_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec 
 		fuse_reply_write(req, (size_t)n);
 }
 
-static void fbx_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, 0);
-}
-
 static void fbx_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
@@ -260,7 +257,6 @@ void fbx_ops_data_fill(struct fuse_lowlevel_ops *ops)
 	ops->setxattr = fbx_op_setxattr;
 	ops->removexattr = fbx_op_removexattr;
 	ops->write_buf = fbx_op_write_buf;
-	ops->flush = fbx_op_flush;
 	ops->fsync = fbx_op_fsync;
 	ops->fsyncdir = fbx_op_fsyncdir;
 	ops->fallocate = fbx_op_fallocate;

@@ -133,6 +133,11 @@ void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, S_ISDIR(n->type) ? EISDIR : EINVAL);
 		return;
 	}
+	if (fs->noopen) {
+		/* From now on the kernel opens files without asking. */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	if (writing && !fs->has_upper) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -196,12 +201,22 @@ void fbx_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 int fbx_file_fd(struct fbx_fs *fs, fuse_ino_t ino, struct fuse_file_info *fi, int flags, int *own)
 {
 	struct fbx_node *n;
+	int r;
 
-	if (fi && fi->fh != FBX_FH_PASSTHROUGH)
+	/* Without OPEN (noopen) fh is 0 and means nothing. */
+	if (fi && !fs->noopen && fi->fh != FBX_FH_PASSTHROUGH)
 		return (int)fi->fh;
 	n = fbx_node_get(fs, ino);
 	if (!n)
 		return -ESTALE;
+	if ((flags & O_ACCMODE) != O_RDONLY && n->layer != 0) {
+		/* Only without OPEN can a write reach a lower file: copy it up. */
+		pthread_mutex_lock(&fs->ns_lock);
+		r = fbx_copy_up(fs, n, true);
+		pthread_mutex_unlock(&fs->ns_lock);
+		if (r < 0)
+			return r;
+	}
 	*own = fbx_node_open(fs, n, n->layer, flags);
 	return *own;
 }
@@ -213,8 +228,8 @@ void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 	_cleanup_close_ int own = -1;
 	int fd = (int)fi->fh;
 
-	if (fi->fh == FBX_FH_PASSTHROUGH) {
-		/* Not expected: the kernel reads passthrough files itself. */
+	if (fs->noopen || fi->fh == FBX_FH_PASSTHROUGH) {
+		/* No open of ours (or, not expected, a passthrough open). */
 		fd = fbx_file_fd(fs, ino, NULL, O_RDONLY, &own);
 		if (fd < 0) {
 			fuse_reply_err(req, -fd);

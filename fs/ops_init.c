@@ -79,6 +79,16 @@ static void fbx_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_background = FBX_MAX_BACKGROUND;
 	/* Requests are short: nothing to interrupt, so no FUSE_INTERRUPT traffic. */
 	conn->no_interrupt = 1;
+	if (fs->want_noopen && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)) {
+		/* The first OPEN answered ENOSYS turns OPEN and RELEASE off for
+		 * the connection, and with them passthrough, set up in OPEN. */
+		fs->noopen = true;
+		fuse_set_feature_flag(conn, FUSE_CAP_NO_OPEN_SUPPORT);
+		/* Without OPEN, O_TRUNC must come as a SETATTR. */
+		fuse_unset_feature_flag(conn, FUSE_CAP_ATOMIC_O_TRUNC);
+		fbx_debug(fs, "noopen: on; passthrough: off");
+		return;
+	}
 	setup_passthrough(fs, conn);
 }
 

@@ -43,7 +43,10 @@ void fbx_usage(FILE *f)
 	    "         ro (default without upperdir), rw, suid, nosuid, dev, nodev, exec,\n"
 	    "         noexec, noatime, allow_other, default_permissions (always on), fsname=,\n"
 	    "         subtype=, volatile or fsync=0 (fsync does nothing), fsync=1,\n"
-	    "         nopassthrough (serve reads in the daemon instead of the kernel)\n");
+	    "         nopassthrough (serve reads in the daemon instead of the kernel),\n"
+	    "         noopen (no OPEN/RELEASE requests: file data is read once through the\n"
+	    "         daemon and kept in the page cache; fastest for many small files,\n"
+	    "         slower for large ones, which then cannot use passthrough)\n");
 }
 
 /* Split s in place at unescaped sep; returns the next piece or NULL. */
@@ -176,6 +179,10 @@ static int parse_one(struct fbx_options *o, char *opt, struct seen_opts *seen)
 	}
 	if (streq(opt, "nopassthrough")) {
 		o->passthrough = false;
+		return 0;
+	}
+	if (streq(opt, "noopen")) {
+		o->noopen = true;
 		return 0;
 	}
 	for (i = 0; i < ARRAY_SIZE(fuse_flag_opts); i++)

@@ -44,6 +44,8 @@ static int build_lowerdir_opt(const struct fb_mount_spec *m, const char *upper, 
 	} else {
 		off += snprintf(buf + off, off < len ? len - off : 0, ",ro");
 	}
+	if (m->data == FB_DATA_CACHED)
+		off += snprintf(buf + off, off < len ? len - off : 0, ",noopen");
 	if (off >= len)
 		return fb_errf(err, errlen, -ENAMETOOLONG, "too many or too long lower paths");
 	return 0;

@@ -19,10 +19,11 @@ static int check_keys(json_t *obj, size_t idx, char *err, size_t errlen)
 	json_t *v;
 
 	json_object_foreach(obj, key, v) {
-		if (!streq(key, "target") && !streq(key, "lower") && !streq(key, "upper"))
+		if (!streq(key, "target") && !streq(key, "lower") && !streq(key, "upper") &&
+		    !streq(key, "data"))
 			return fb_errf(err, errlen, -EINVAL,
 				       A ": [%zu]: unknown key \"%.64s\" (expected target, lower, "
-				       "upper)",
+				       "upper, data)",
 				       idx, key);
 	}
 	return 0;
@@ -48,7 +49,7 @@ static int get_path(json_t *v, const char *what, size_t idx, char **out, char *e
 
 static int parse_one(json_t *obj, size_t idx, struct fb_mount_spec *m, char *err, size_t errlen)
 {
-	json_t *target, *lower, *upper, *v;
+	json_t *target, *lower, *upper, *data, *v;
 	char what[32];
 	size_t i;
 	int r;
@@ -104,6 +105,15 @@ static int parse_one(json_t *obj, size_t idx, struct fb_mount_spec *m, char *err
 			       "host path",
 			       idx);
 	}
+
+	data = json_object_get(obj, "data");
+	if (!data || (json_is_string(data) && streq(json_string_value(data), "passthrough")))
+		m->data = FB_DATA_PASSTHROUGH;
+	else if (json_is_string(data) && streq(json_string_value(data), "cached"))
+		m->data = FB_DATA_CACHED;
+	else
+		return fb_errf(err, errlen, -EINVAL,
+			       A ": [%zu].data: expected \"passthrough\" or \"cached\"", idx);
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The fusebox.io/mounts annotation:
- *   [{"target": "/data", "lower": ["/var/lib/fusebox/layers/base"], "upper": "none"}]
+ *   [{"target": "/data", "lower": ["/var/lib/fusebox/layers/base"], "upper": "none",
+ *     "data": "passthrough"}]
  * Untrusted input: parsed into typed specs here, then checked against the
  * operator's allowed roots (fusebox.conf).
  */
@@ -23,8 +24,15 @@ enum fb_upper_kind {
 	FB_UPPER_PATH,	    /* persistent host dir under an allowed upper root */
 };
 
+/* How file data moves (fuseboxd's default, or -o noopen). */
+enum fb_data_mode {
+	FB_DATA_PASSTHROUGH, /* each open asks the daemon once; the kernel reads the layer file */
+	FB_DATA_CACHED,	     /* opens never reach the daemon; data read once, then page cache */
+};
+
 struct fb_mount_spec {
 	char *target; /* canonical container path */
+	enum fb_data_mode data;
 	char *lower[FB_LOWERS_MAX];
 	size_t n_lower;
 	enum fb_upper_kind upper_kind;

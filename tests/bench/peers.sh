@@ -7,13 +7,14 @@
 #   fuse-overlayfs  Debian's fuse-overlayfs
 #   passthrough_hp  libfuse 3.17's example server (passthrough on), one mount
 #                   per layer: it cannot merge layers
-#   fuseboxd        ours
+#   fuseboxd        ours, default mode: kernel passthrough for file data
+#   fuseboxd-noopen ours, -o noopen: no OPEN/RELEASE, page-cached reads
 #
 # Every daemon is found by its FUSE connection (fdinfo's fuse_connection), its
 # pid recorded in $W/pids so the cleanup can stop whatever umount did not.
 
 # shellcheck disable=SC2034 # used by run.sh
-PEERS_ALL=(native overlayfs fuse-overlayfs passthrough_hp fuseboxd)
+PEERS_ALL=(native overlayfs fuse-overlayfs passthrough_hp fuseboxd fuseboxd-noopen)
 
 # peer_missing PEER: print why PEER cannot run here; false when it can.
 peer_missing() {
@@ -23,7 +24,7 @@ peer_missing() {
 		echo "fuse-overlayfs is not installed" ;;
 	passthrough_hp) [ -x "$PASSTHROUGH_HP" ] && return 1
 		echo "$PASSTHROUGH_HP not built (./install.sh --deps builds it)" ;;
-	fuseboxd) [ -x "$FUSEBOXD" ] && return 1
+	fuseboxd | fuseboxd-noopen) [ -x "$FUSEBOXD" ] && return 1
 		echo "$FUSEBOXD not built (make)" ;;
 	*) echo "unknown peer" ;;
 	esac
@@ -36,7 +37,7 @@ peer_layered() {
 }
 
 peer_is_fuse() {
-	case $1 in fuse-overlayfs | passthrough_hp | fuseboxd) return 0 ;; esac
+	case $1 in fuse-overlayfs | passthrough_hp | fuseboxd | fuseboxd-noopen) return 0 ;; esac
 	return 1
 }
 
@@ -87,6 +88,7 @@ peer_mount_cmd() {
 	overlayfs) mount -t overlay overlay -o "$opts" "$view" ;;
 	fuse-overlayfs) fuse-overlayfs -o "$opts" "$view" ;;
 	fuseboxd) "$FUSEBOXD" -o "$opts" "$view" ;;
+	fuseboxd-noopen) "$FUSEBOXD" -o "$opts,noopen" "$view" ;;
 	passthrough_hp)
 		if [ -n "$upper" ]; then
 			"$PASSTHROUGH_HP" "$upper" "$view"

@@ -295,3 +295,26 @@ EOF
 	fbx_rw
 	[ "$(stat -f -c '%b %S' "$MNT")" = "$(stat -f -c '%b %S' "$U")" ]
 }
+
+@test "noopen: no OPEN, RELEASE or FLUSH reaches the daemon; reads come once, then from the page cache; writes copy up" {
+	local i
+	for i in 1 2 3; do echo "lower $i" >"$L1/f$i"; done
+	fbx -d -o lowerdir="$L1",upperdir="$U",workdir="$W",noopen "$MNT" 2>"$T/log" &
+	for i in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.05; done
+	cat "$MNT"/f1 "$MNT"/f2 "$MNT"/f3 >/dev/null
+	local reads
+	reads=$(opcodes "$T/log" | awk '$1 == "READ" { print $2 }')
+	[ "$reads" -eq 3 ]
+	cat "$MNT"/f1 "$MNT"/f2 "$MNT"/f3 >/dev/null
+	[ "$(opcodes "$T/log" | awk '$1 == "READ" { print $2 }')" -eq 3 ]
+	echo more >>"$MNT/f1"
+	: >"$MNT/f2"
+	[ "$(cat "$MNT/f1")" = "$(printf 'lower 1\nmore')" ]
+	[ "$(cat "$U/f1")" = "$(printf 'lower 1\nmore')" ]
+	[ "$(stat -c %s "$MNT/f2" "$U/f2")" = "$(printf '0\n0')" ]
+	[ "$(cat "$L1/f1" "$L1/f2")" = "$(printf 'lower 1\nlower 2')" ]
+	# The first OPEN is answered ENOSYS, which turns OPEN off; FLUSH likewise.
+	[ "$(opcodes "$T/log" | awk '$1 == "OPEN" { print $2 }')" -eq 1 ]
+	[ "$(opcodes "$T/log" | awk '$1 == "FLUSH" { print $2 }')" -le 1 ]
+	refute_opcode "$T/log" RELEASE
+}

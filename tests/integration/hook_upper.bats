@@ -99,3 +99,24 @@ teardown() {
 	refused "$(fb_mounts_annotation_upper relative /app "$FB_T/layers/base")" \
 		"[0].upper: expected \"none\", \"ephemeral\" or an absolute"
 }
+
+@test "\"data\": \"cached\" serves the mount without OPEN round trips (fuseboxd -o noopen)" {
+	local ann
+	ann=$(jq -cn --arg l "$FB_T/layers/base" \
+		'{"fusebox.io/mounts": ([{target: "/app", lower: [$l], upper: "ephemeral", data: "cached"}] | tojson)}')
+	fb_make_bundle "$BUNDLE" "$ann" sh -c 'cat /app/etc/motd; echo w >/app/etc/motd; cat /app/etc/motd; sleep 60'
+	timeout 30 runc run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	local pid
+	for i in $(seq 50); do
+		pid=$(pgrep -f "fuseboxd.*$FB_T/layers/base" | head -1)
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q ',noopen'
+	run timeout 30 runc exec "$ID" cat /app/etc/motd
+	[ "$output" = w ]
+	runc kill "$ID" KILL
+	for i in $(seq 50); do runc state "$ID" | grep -q '"stopped"' && break; sleep 0.1; done
+	runc delete "$ID"
+	fb_assert_clean "$ID"
+}

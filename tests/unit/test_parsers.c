@@ -252,8 +252,9 @@ static void mounts_annotation_parses_into_specs(void **unused)
 {
 	const char *j = "[{\"target\":\"/data\",\"lower\":[\"/l/top\",\"/l/base\"],\"upper\":\"none\"},"
 			"{\"target\":\"/cache\",\"lower\":[\"/l/c\"],\"upper\":\"ephemeral\"},"
-			"{\"target\":\"/keep\",\"lower\":[\"/l/c\"],\"upper\":\"/u/keep\"},"
-			"{\"target\":\"/ro\",\"lower\":[\"/l/c\"]}]";
+			"{\"target\":\"/keep\",\"lower\":[\"/l/c\"],\"upper\":\"/u/keep\","
+			"\"data\":\"cached\"},"
+			"{\"target\":\"/ro\",\"lower\":[\"/l/c\"],\"data\":\"passthrough\"}]";
 	struct fb_mounts m;
 
 	assert_int_equal(fb_mounts_parse(j, &m, err, sizeof(err)), 0);
@@ -266,6 +267,9 @@ static void mounts_annotation_parses_into_specs(void **unused)
 	assert_int_equal(m.m[2].upper_kind, FB_UPPER_PATH);
 	assert_string_equal(m.m[2].upper, "/u/keep");
 	assert_int_equal(m.m[3].upper_kind, FB_UPPER_NONE);
+	assert_int_equal(m.m[0].data, FB_DATA_PASSTHROUGH);
+	assert_int_equal(m.m[2].data, FB_DATA_CACHED);
+	assert_int_equal(m.m[3].data, FB_DATA_PASSTHROUGH);
 	fb_mounts_free(&m);
 }
 
@@ -288,6 +292,8 @@ static void bad_mounts_annotations_name_the_field(void **unused)
 		{ "[{\"target\":\"/d\",\"lower\":[\"/l\",\"x\"]}]", "[0].lower[1]: \"x\" must be" },
 		{ "[{\"target\":\"/d\",\"lower\":[5]}]", "[0].lower[0]: expected a string" },
 		{ "[{\"target\":\"/d\",\"lower\":[\"/l\"],\"upper\":\"rw\"}]", "[0].upper: expected" },
+		{ "[{\"target\":\"/d\",\"lower\":[\"/l\"],\"data\":\"fast\"}]",
+		  "[0].data: expected \"passthrough\" or \"cached\"" },
 		{ "[{\"target\":\"/d\",\"lower\":[\"/l\"]},{\"target\":\"/d/e\",\"lower\":[\"/l\"]}]",
 		  "[1].target \"/d/e\" is inside [0].target \"/d\"" },
 		{ "[{\"target\":\"/d\",\"lower\":[\"/l\"]},{\"target\":\"/d\",\"lower\":[\"/l\"]}]",
