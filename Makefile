@@ -53,6 +53,7 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_USER_SRCS := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
+FSDIFF_SRCS := $(wildcard tests/tools/fsdiff/*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 HOOK_OBJS := $(HOOK_SRCS:%.c=$(O)/%.o)
@@ -63,10 +64,13 @@ BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(O)/%.skel.h)
 BPF_USER_OBJS := $(BPF_USER_SRCS:%.c=$(O)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(O)/tests/tools/%)
+# Objects beside, not beneath, the binary: $(O)/tests/tools/fsdiff is a file.
+FSDIFF_OBJS := $(FSDIFF_SRCS:tests/tools/fsdiff/%.c=$(O)/tests/tools/fsdiff.o/%.o)
+FSDIFF_BIN := $(if $(FSDIFF_SRCS),$(O)/tests/tools/fsdiff)
 
 BINS := $(O)/fusebox-hook $(O)/fuseboxctl $(O)/fuseboxd
 
-all: $(BINS) $(BPF_OBJS) $(UNIT_BINS) $(TOOL_BINS)
+all: $(BINS) $(BPF_OBJS) $(UNIT_BINS) $(TOOL_BINS) $(FSDIFF_BIN)
 
 # ---- C -------------------------------------------------------------------------
 $(O)/%.o: %.c | $(BPF_SKELS)
@@ -123,6 +127,16 @@ $(O)/tests/tools/%: tests/tools/%.c $(O)/libfusebox.a
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(O)/libfusebox.a -o $@ $(LDFLAGS) -ljansson
+
+# fsdiff, the differential file system tester (tests/tools/fsdiff/fsdiff.h).
+$(O)/tests/tools/fsdiff.o/%.o: tests/tools/fsdiff/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/tests/tools/fsdiff: $(FSDIFF_OBJS) $(O)/libfusebox.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@
 
 check: all
 	$(Q)O=$(O) tests/run.sh all

@@ -137,7 +137,8 @@ enum payload {
 /* Metadata captured before a rename, for the EXDEV equivalence's undo. */
 struct pre_rename {
 	bool valid;
-	struct fd_stat src, dst;
+	struct fd_stat src, dst;       /* the two paths */
+	struct fd_stat srcdir, dstdir; /* their parent directories (mtimes to restore) */
 };
 
 struct result {
@@ -156,6 +157,7 @@ struct side {
 	const char *path;
 	int root;
 	int fd[FD_NSLOTS];
+	bool seek_data; /* SEEK_DATA/SEEK_HOLE answer (tree.c compares sparse layouts) */
 };
 
 /* Equivalences: differences between correct implementations that the tester
@@ -209,6 +211,12 @@ int resolve_parent(struct side *s, const char *path, const char **leaf);
 int resolve_path(struct side *s, const char *path, bool follow);
 void stat_capture(const struct stat *st, struct fd_stat *out);
 void lstat_path(struct side *s, const char *path, struct fd_stat *out);
+void exec_copy_fallback(struct side *s, const struct op *op, struct result *r);
+int exec_undo_rename(struct side *s, const struct op *op, const struct pre_rename *pre,
+		     struct side *model);
+bool xattr_private(const char *name);
+int xattr_names(const char *path, bool follow, char **out);
+void payload_set(struct result *r, enum payload pay, const void *data, size_t len);
 
 /* compare.c */
 bool compare_results(struct run *run, const struct op *op);

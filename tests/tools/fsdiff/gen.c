@@ -145,8 +145,14 @@ static int64_t gen_offset(struct rng *r)
 		return (int64_t)rng_below(r, 4096);
 	if (roll < 55)
 		return (int64_t)rng_below(r, 64) * 4096;
-	if (roll < 62)
-		return (int64_t)rng_below(r, 8) * 4096 + (rng_chance(r, 50) ? 1 : -1) + 4096;
+	if (roll < 62) {
+		/* One draw per statement: the order in which the operands of one
+		 * expression are evaluated is unspecified, and the stream must not
+		 * depend on the compiler. */
+		int64_t page = (int64_t)rng_below(r, 8) * 4096 + 4096;
+
+		return page + (rng_chance(r, 50) ? 1 : -1);
+	}
 	if (roll < 77)
 		return (int64_t)rng_below(r, 65536);
 	if (roll < 92)

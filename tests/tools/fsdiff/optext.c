@@ -282,7 +282,8 @@ static int parse_field(struct op *op, const char *key, const char *val)
 		r = parse_i64(val, 8, &v);
 		if (r == 0 && (v < 0 || v > 07777))
 			r = -EINVAL;
-		op->mode = (unsigned int)v;
+		if (r == 0)
+			op->mode = (unsigned int)v;
 	} else if (streq(key, "off")) {
 		r = parse_i64(val, 10, &op->off);
 	} else if (streq(key, "off2")) {
@@ -296,27 +297,29 @@ static int parse_field(struct op *op, const char *key, const char *val)
 	} else if (streq(key, "gid")) {
 		r = parse_i64(val, 10, &op->gid);
 	} else if (streq(key, "fill")) {
-		r = parse_i64(val, 16, &v);
-		op->fill = (uint64_t)v;
-		if (r == -EINVAL) { /* seeds above INT64_MAX */
-			char *end;
+		/* Fills are full 64-bit values, printed as %#x: strtoll would
+		 * refuse those above INT64_MAX (and v was used unset then). */
+		char *end;
+		unsigned long long u;
 
-			errno = 0;
-			op->fill = strtoull(val, &end, 16);
-			r = errno || *end ? -EINVAL : 0;
-		}
+		errno = 0;
+		u = strtoull(val, &end, 16);
+		r = errno || end == val || *end || *val == '-' ? -EINVAL : 0;
+		if (r == 0)
+			op->fill = u;
 	} else if (streq(key, "time")) {
 		if (streq(val, "now")) {
 			op->nsec = FD_TIME_NOW;
 		} else if (streq(val, "omit")) {
 			op->nsec = FD_TIME_OMIT;
 		} else {
-			long long sec;
-			long nsec;
+			long long sec = 0;
+			long nsec = 0;
 			int used = 0;
 
+			/* Exactly the form printed: seconds, a dot, nine digits. */
 			if (sscanf(val, "%lld.%9ld%n", &sec, &nsec, &used) != 2 || val[used] ||
-			    nsec < 0)
+			    nsec < 0 || strlen(strchr(val, '.') + 1) != 9)
 				r = -EINVAL;
 			op->sec = sec;
 			op->nsec = nsec;
