@@ -57,6 +57,17 @@ void side_close(struct side *s)
 	s->root = -1;
 }
 
+static void pre_close(struct pre_rename *pre)
+{
+	if (!pre->valid)
+		return;
+	if (pre->dfd >= 0)
+		close(pre->dfd);
+	if (pre->dfd2 >= 0)
+		close(pre->dfd2);
+	pre->valid = false;
+}
+
 void result_init(struct result *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -64,6 +75,7 @@ void result_init(struct result *r)
 
 void result_free(struct result *r)
 {
+	pre_close(&r->pre);
 	free(r->data);
 	result_init(r);
 }
@@ -74,6 +86,7 @@ static void result_reset(struct result *r)
 	unsigned char *data = r->data;
 	size_t cap = r->cap;
 
+	pre_close(&r->pre);
 	memset(r, 0, sizeof(*r));
 	r->data = data;
 	r->cap = cap;
@@ -526,6 +539,8 @@ static void exec_entry(struct side *s, const struct op *op, struct result *r)
 		if (fstat(dfd2, &st) == 0)
 			stat_capture(&st, &r->pre.dstdir);
 		set_ret(r, renameat2(dfd, leaf, dfd2, leaf2, op->flags));
+		r->pre.dfd = TAKE_FD(dfd);
+		r->pre.dfd2 = TAKE_FD(dfd2);
 		break;
 	}
 	case OP_READLINK: {
@@ -647,13 +662,13 @@ void exec_op(struct run *run, struct side *s, const struct op *op, struct result
 	case OP_OPEN: {
 		int fd;
 
-		if (s->fd[op->slot] >= 0)
-			close(s->fd[op->slot]);
-		s->fd[op->slot] = -1;
+		/* A failed open leaves the slot as it was: more ops find an fd. */
 		fd = sys_openat2(s->root, op->path, op->flags | O_NONBLOCK, op->mode);
 		if (fd < 0) {
 			fail(r, fd);
 		} else {
+			if (s->fd[op->slot] >= 0)
+				close(s->fd[op->slot]);
 			s->fd[op->slot] = fd;
 			r->ret = 0;
 		}
@@ -733,7 +748,7 @@ void exec_op(struct run *run, struct side *s, const struct op *op, struct result
 	if (op_uses_slot(op->kind)) {
 		r->has_st = true;
 		fstat_slot(s, op->slot, &r->st);
-		if (op->kind == OP_OPEN && r->st.err == EBADF)
+		if (op->kind == OP_OPEN && r->ret < 0)
 			lstat_path(s, op->path, &r->st);
 		return;
 	}
@@ -809,14 +824,13 @@ static void set_times(int dfd, const char *leaf, const struct fd_stat *st, int f
 int exec_undo_rename(struct side *s, const struct op *op, const struct pre_rename *pre,
 		     struct side *model)
 {
-	_cleanup_close_ int dfd = -1, dfd2 = -1;
-	const char *leaf, *leaf2;
-	int r;
+	const char *leaf = strrchr(op->path, '/'), *leaf2 = strrchr(op->path2, '/');
+	int dfd = pre->dfd, dfd2 = pre->dfd2, r;
 
-	dfd = resolve_parent(s, op->path, &leaf);
-	dfd2 = resolve_parent(s, op->path2, &leaf2);
-	if (dfd < 0 || dfd2 < 0)
-		return dfd < 0 ? dfd : dfd2;
+	leaf = leaf ? leaf + 1 : op->path;
+	leaf2 = leaf2 ? leaf2 + 1 : op->path2;
+	if (!pre->valid || dfd < 0 || dfd2 < 0)
+		return -EBADF;
 	if (op->flags & RENAME_EXCHANGE) {
 		if (renameat2(dfd2, leaf2, dfd, leaf, RENAME_EXCHANGE) < 0)
 			return -errno;

@@ -22,7 +22,7 @@
 
 #include "util.h"
 
-#define FD_NSLOTS 6		   /* open file descriptors kept per side */
+#define FD_NSLOTS 4		   /* open file descriptors kept per side */
 #define FD_PATH_MAX 160		   /* generated paths and symlink targets */
 #define FD_XNAME_MAX 32		   /* xattr names */
 #define FD_MAX_IO (256 * 1024)	   /* largest single read, write or copy */
@@ -139,6 +139,8 @@ struct pre_rename {
 	bool valid;
 	struct fd_stat src, dst;       /* the two paths */
 	struct fd_stat srcdir, dstdir; /* their parent directories (mtimes to restore) */
+	int dfd, dfd2; /* those directories (O_PATH, owned while valid): the undo must not
+			* resolve the paths again, the rename may have moved what they cross */
 };
 
 struct result {
@@ -166,13 +168,18 @@ enum equiv {
 	EQ_RENAME_DIR_EXDEV,
 	EQ_DIR_NLINK,
 	EQ_COPY_FALLBACK,
+	EQ_SPARSE_FILLED, /* from here on: only with --allow */
+	EQ_FIFO_MTIME,
+	EQ_UNLINKED_NLINK,
 	EQ__COUNT,
 };
+#define EQ_OPT_IN_FIRST EQ_SPARSE_FILLED
 
 struct run {
 	uint64_t seed;
 	enum fd_profile profile;
-	bool strict; /* no equivalences at all */
+	bool strict;	      /* no equivalences at all */
+	unsigned int allowed; /* opt-in equivalences (1 << enum equiv) */
 	bool verbose;
 	unsigned long index; /* of the current op */
 	struct side ref, test;
@@ -225,6 +232,7 @@ bool stat_equal(struct run *run, const struct fd_stat *a, const struct fd_stat *
 void stat_format(const struct fd_stat *st, char *buf, size_t size);
 void report_header(struct run *run, const struct op *op);
 const char *equiv_name(enum equiv e);
+bool equiv_ok(struct run *run, enum equiv e); /* allowed here; counts the use */
 
 /* tree.c */
 bool compare_trees(struct run *run, const struct op *op);

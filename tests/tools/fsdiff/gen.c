@@ -208,7 +208,7 @@ static void gen_xattr_name(struct rng *r, char *out, size_t size)
 static unsigned int gen_open_flags(struct rng *r)
 {
 	unsigned int roll = (unsigned int)rng_below(r, 100);
-	unsigned int f = roll < 35 ? O_RDONLY : roll < 55 ? O_WRONLY : O_RDWR;
+	unsigned int f = roll < 25 ? O_RDONLY : roll < 40 ? O_WRONLY : O_RDWR;
 
 	if (rng_chance(r, 50)) {
 		f |= O_CREAT;
@@ -232,7 +232,7 @@ struct weight {
 };
 
 static const struct weight rw_weights[] = {
-    {OP_OPEN, 110},	{OP_CLOSE, 40},	     {OP_PREAD, 70},	  {OP_PWRITE, 90},
+    {OP_OPEN, 110},	{OP_CLOSE, 15},	     {OP_PREAD, 70},	  {OP_PWRITE, 90},
     {OP_WRITE, 35},	{OP_READFILE, 40},   {OP_TRUNCATE, 25},	  {OP_FTRUNCATE, 25},
     {OP_FALLOCATE, 35}, {OP_MKDIR, 45},	     {OP_RMDIR, 30},	  {OP_UNLINK, 45},
     {OP_RENAME, 60},	{OP_LINK, 25},	     {OP_SYMLINK, 30},	  {OP_READLINK, 15},

@@ -4,7 +4,8 @@
  * tree under test, compare every result and, now and then, the whole trees.
  *
  *   fsdiff --ref DIR --test DIR [--seed N] [--ops N] [--profile ro|rw]
- *          [--check-every N] [--strict] [--log FILE] [--replay FILE] [-v]
+ *          [--check-every N] [--strict | --allow NAME[,NAME...]]
+ *          [--log FILE] [--replay FILE] [-v]
  *   fsdiff --build-tree DIR --seed N [--layers K]
  *   fsdiff --print-ops --seed N [--ops N] [--profile ro|rw]
  *
@@ -24,18 +25,23 @@ struct opts {
 	unsigned int layers;
 	enum fd_profile profile;
 	bool strict, verbose, print_ops;
+	unsigned int allowed;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fsdiff --ref DIR --test DIR [--seed N] [--ops N] [--profile ro|rw]\n"
-		"              [--check-every N] [--strict] [--log FILE] [--replay FILE] [-v]\n"
+		"              [--check-every N] [--strict | --allow NAME[,NAME...]]\n"
+		"              [--log FILE] [--replay FILE] [-v]\n"
 		"       fsdiff --build-tree DIR --seed N [--layers K]\n"
 		"       fsdiff --print-ops --seed N [--ops N] [--profile ro|rw]\n"
 		"Runs one seeded sequence of file system operations on --ref and --test and\n"
 		"compares every result and the whole trees. Exit 0: no divergence; 1: a\n"
 		"divergence (reported); 2: usage or setup error.\n"
+		"Equivalences (see compare.c) rename-dir-exdev, dir-nlink, copy-fallback are\n"
+		"on unless --strict; sparse-filled, fifo-mtime, unlinked-nlink only with\n"
+		"--allow (known deviations of kernel overlayfs).\n"
 		"--build-tree writes DIR/ref (the merged view) and DIR/l0..l<K-1> (layers,\n"
 		"l0 top-most) from the seed.\n");
 }
@@ -49,10 +55,29 @@ static int parse_u64(const char *s, uint64_t *out)
 	return errno || end == s || *end || *s == '-' ? -EINVAL : 0;
 }
 
+static int parse_allow(const char *list, unsigned int *out)
+{
+	char buf[256], *tok, *save = NULL;
+	int e;
+
+	if (strlen(list) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (e = 0; e < EQ__COUNT; e++)
+			if (streq(tok, equiv_name((enum equiv)e)))
+				break;
+		if (e == EQ__COUNT)
+			return -EINVAL;
+		*out |= 1u << e;
+	}
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_REF = 256, O_TEST, O_SEED, O_OPS, O_PROFILE, O_STRICT, O_LOG, O_REPLAY,
-	       O_BUILD, O_LAYERS, O_CHECK, O_PRINT };
+	       O_BUILD, O_LAYERS, O_CHECK, O_PRINT, O_ALLOW };
 	static const struct option lo[] = {
 	    {"ref", required_argument, NULL, O_REF},
 	    {"test", required_argument, NULL, O_TEST},
@@ -66,6 +91,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	    {"layers", required_argument, NULL, O_LAYERS},
 	    {"check-every", required_argument, NULL, O_CHECK},
 	    {"print-ops", no_argument, NULL, O_PRINT},
+	    {"allow", required_argument, NULL, O_ALLOW},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -115,6 +141,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_STRICT:
 			o->strict = true;
+			break;
+		case O_ALLOW:
+			if (parse_allow(optarg, &o->allowed) < 0)
+				goto bad;
 			break;
 		case O_LOG:
 			o->log = optarg;
@@ -209,7 +239,7 @@ static bool step(struct run *run, const struct op *op, const char *text, FILE *l
 static int run_ops(struct opts *o)
 {
 	struct run run = {.seed = o->seed, .profile = o->profile, .strict = o->strict,
-			  .verbose = o->verbose};
+			  .allowed = o->allowed, .verbose = o->verbose};
 	_cleanup_fclose_ FILE *log = NULL, *replay = NULL;
 	struct op check = {.kind = OP_CHECK}, op;
 	char text[1024], line[1200], err[128];
