@@ -21,6 +21,9 @@
  *   unlinked-nlink    (opt-in) an open file removed from a lower layer keeps
  *                     nlink >= 1 in fstat (the lower inode is not unlinked;
  *                     a whiteout hides it), where the reference says 0.
+ *   seek-dense        (opt-in) SEEK_DATA/SEEK_HOLE answered as if the file
+ *                     had no holes (the kernel's generic answer when a FUSE
+ *                     server does not implement lseek).
  * The first three are on unless --strict; the opt-in ones (known deviations of
  * a peer, not allowed for fusebox) need --allow NAME.
  * Timestamps: an mtime set by the tester or the builder (inside
@@ -41,6 +44,7 @@ const char *equiv_name(enum equiv e)
 	    [EQ_SPARSE_FILLED] = "sparse-filled",
 	    [EQ_FIFO_MTIME] = "fifo-mtime",
 	    [EQ_UNLINKED_NLINK] = "unlinked-nlink",
+	    [EQ_SEEK_DENSE] = "seek-dense",
 	};
 
 	return e < EQ__COUNT ? names[e] : "?";
@@ -211,6 +215,21 @@ static bool apply_equivalences(struct run *run, const struct op *op)
 			/* overlayfs refuses before it looks at the target. */
 			a->err = EXDEV;
 			equiv_ok(run, EQ_RENAME_DIR_EXDEV);
+		}
+	}
+	if (op->kind == OP_LSEEK && (op->flags == SEEK_DATA || op->flags == SEEK_HOLE) &&
+	    b->has_st && b->st.err == 0 && S_ISREG(b->st.mode) && a->ret != b->ret) {
+		int64_t size = b->st.size;
+		bool past = op->off < 0 || op->off >= size;
+		long long dense = past ? -1 : op->flags == SEEK_DATA ? op->off : size;
+
+		if (b->ret == dense && (past ? b->err == ENXIO : b->err == 0) &&
+		    equiv_ok(run, EQ_SEEK_DENSE)) {
+			/* Both fds go on from the same offset. */
+			if (b->ret >= 0 && run->ref.fd[op->slot] >= 0)
+				lseek(run->ref.fd[op->slot], b->ret, SEEK_SET);
+			a->ret = b->ret;
+			a->err = b->err;
 		}
 	}
 	if (op->kind == OP_COPY) {

@@ -171,6 +171,7 @@ enum equiv {
 	EQ_SPARSE_FILLED, /* from here on: only with --allow */
 	EQ_FIFO_MTIME,
 	EQ_UNLINKED_NLINK,
+	EQ_SEEK_DENSE,
 	EQ__COUNT,
 };
 #define EQ_OPT_IN_FIRST EQ_SPARSE_FILLED
