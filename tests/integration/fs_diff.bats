@@ -10,7 +10,9 @@
 # Peers' known deviations are accepted only by name (fsdiff --allow):
 #   kernel overlayfs: sparse-filled (copy-up fills holes in 1 MiB chunks),
 #     fifo-mtime (writing a FIFO does not update its mtime), unlinked-nlink
-#     (an open lower file that is unlinked keeps nlink 1); and it needs
+#     (an open lower file that is unlinked keeps nlink 1), orphan-copyup
+#     (fchmod/write through an fd of a lower file since unlinked or replaced
+#     fails with EEXIST: no copy-up of an orphan); and it needs
 #     index=on, or copy-up breaks hard links (see the test below).
 #   fuseboxd read-only: sparse-filled + seek-dense (it does not answer
 #     SEEK_DATA/SEEK_HOLE yet: the kernel reports every file as all data).
@@ -20,7 +22,7 @@ load ../lib/common
 # Set to yes once fuseboxd accepts upperdir=: enables the rw run against it.
 FUSEBOXD_RW_READY=no
 
-OVL_ALLOW=sparse-filled,fifo-mtime,unlinked-nlink
+OVL_ALLOW=sparse-filled,fifo-mtime,unlinked-nlink,orphan-copyup
 
 setup() {
 	FSDIFF=$BUILD/tests/tools/fsdiff

@@ -15,7 +15,9 @@
  *   sparse-filled     the test side has data (zeros: the content is equal)
  *                     where the reference has a hole, and a hole nowhere the
  *                     reference has data: overlayfs copies up in 1 MiB chunks
- *                     from each data start, filling the holes inside them.
+ *                     from each data start, filling the holes inside them;
+ *                     SEEK_DATA then finds data no later, SEEK_HOLE a hole no
+ *                     earlier than on the reference.
  *   fifo-mtime        (opt-in) I/O on a FIFO does not update its mtime:
  *                     overlayfs updates its own inode, not the upper one.
  *   unlinked-nlink    (opt-in) an open file removed from a lower layer keeps
@@ -24,6 +26,10 @@
  *   seek-dense        (opt-in) SEEK_DATA/SEEK_HOLE answered as if the file
  *                     had no holes (the kernel's generic answer when a FUSE
  *                     server does not implement lseek).
+ *   orphan-copyup     (opt-in) changing an open lower file that has since
+ *                     been unlinked or replaced fails (EEXIST/ENOENT):
+ *                     overlayfs cannot copy up an orphan. The slot is closed
+ *                     on both sides: both fds point at files nobody sees.
  * The first three are on unless --strict; the opt-in ones (known deviations of
  * a peer, not allowed for fusebox) need --allow NAME.
  * Timestamps: an mtime set by the tester or the builder (inside
@@ -45,6 +51,7 @@ const char *equiv_name(enum equiv e)
 	    [EQ_FIFO_MTIME] = "fifo-mtime",
 	    [EQ_UNLINKED_NLINK] = "unlinked-nlink",
 	    [EQ_SEEK_DENSE] = "seek-dense",
+	    [EQ_ORPHAN_COPYUP] = "orphan-copyup",
 	};
 
 	return e < EQ__COUNT ? names[e] : "?";
@@ -223,14 +230,33 @@ static bool apply_equivalences(struct run *run, const struct op *op)
 		bool past = op->off < 0 || op->off >= size;
 		long long dense = past ? -1 : op->flags == SEEK_DATA ? op->off : size;
 
-		if (b->ret == dense && (past ? b->err == ENXIO : b->err == 0) &&
-		    equiv_ok(run, EQ_SEEK_DENSE)) {
+		/* Filled holes: data is found no later, a hole no earlier. */
+		bool filled = b->ret >= 0 &&
+			      (op->flags == SEEK_HOLE ? a->ret >= 0 && b->ret > a->ret
+						      : (a->ret < 0 && a->err == ENXIO) ||
+							    (a->ret >= 0 && b->ret < a->ret));
+
+		if (((b->ret == dense && (past ? b->err == ENXIO : b->err == 0) &&
+		      equiv_ok(run, EQ_SEEK_DENSE)) ||
+		     (filled && equiv_ok(run, EQ_SPARSE_FILLED)))) {
 			/* Both fds go on from the same offset. */
 			if (b->ret >= 0 && run->ref.fd[op->slot] >= 0)
 				lseek(run->ref.fd[op->slot], b->ret, SEEK_SET);
 			a->ret = b->ret;
 			a->err = b->err;
 		}
+	}
+	if ((op->kind == OP_FCHMOD || op->kind == OP_FTRUNCATE || op->kind == OP_FALLOCATE ||
+	     op->kind == OP_PWRITE || op->kind == OP_WRITE) &&
+	    a->ret >= 0 && b->ret < 0 && (b->err == EEXIST || b->err == ENOENT) && a->has_st &&
+	    a->st.err == 0 && a->st.nlink == 0 && !S_ISDIR(a->st.mode) &&
+	    equiv_ok(run, EQ_ORPHAN_COPYUP)) {
+		close(run->ref.fd[op->slot]);
+		close(run->test.fd[op->slot]);
+		run->ref.fd[op->slot] = run->test.fd[op->slot] = -1;
+		a->ret = b->ret;
+		a->err = b->err;
+		a->st.err = b->st.err = EBADF;
 	}
 	if (op->kind == OP_COPY) {
 		if (a->ret >= 0 && copy_refused(b)) {

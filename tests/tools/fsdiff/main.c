@@ -40,8 +40,9 @@ static void usage(FILE *f)
 		"compares every result and the whole trees. Exit 0: no divergence; 1: a\n"
 		"divergence (reported); 2: usage or setup error.\n"
 		"Equivalences (see compare.c) rename-dir-exdev, dir-nlink, copy-fallback are\n"
-		"on unless --strict; sparse-filled, fifo-mtime, unlinked-nlink, seek-dense\n"
-		"only with --allow (known deviations of peers, not accepted by default).\n"
+		"on unless --strict; sparse-filled, fifo-mtime, unlinked-nlink, seek-dense,\n"
+		"orphan-copyup only with --allow (known deviations of peers, not accepted\n"
+		"by default).\n"
 		"--build-tree writes DIR/ref (the merged view) and DIR/l0..l<K-1> (layers,\n"
 		"l0 top-most) from the seed.\n");
 }
