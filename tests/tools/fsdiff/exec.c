@@ -23,8 +23,14 @@ static int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mod
 	    .mode = (flags & O_CREAT) ? mode : 0,
 	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	long fd;
+	int tries = 0;
 
+	/* EAGAIN: a rename anywhere on the system raced with a ".." step of the
+	 * in-root walk; it says nothing about the file system under test. */
+	do
+		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN && ++tries < 1000);
 	return fd < 0 ? -errno : (int)fd;
 }
 
