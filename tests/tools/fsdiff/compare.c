@@ -20,9 +20,11 @@
  *                     earlier than on the reference.
  *   fifo-mtime        (opt-in) I/O on a FIFO does not update its mtime:
  *                     overlayfs updates its own inode, not the upper one.
- *   unlinked-nlink    (opt-in) an open file removed from a lower layer keeps
- *                     nlink >= 1 in fstat (the lower inode is not unlinked;
- *                     a whiteout hides it), where the reference says 0.
+ *   unlinked-nlink    (opt-in) an open file or directory that was removed
+ *                     keeps nlink >= 1 in fstat (a lower inode is not
+ *                     unlinked, a whiteout hides it; a removed upper
+ *                     directory goes through the workdir), where the
+ *                     reference says 0.
  *   seek-dense        (opt-in) SEEK_DATA/SEEK_HOLE answered as if the file
  *                     had no holes (the kernel's generic answer when a FUSE
  *                     server does not implement lseek).
@@ -118,7 +120,7 @@ bool stat_equal(struct run *run, const struct fd_stat *a, const struct fd_stat *
 		*field = "mtime";
 	else if (a->nlink != b->nlink &&
 		 !(dir && (a->nlink == 1 || b->nlink == 1) && equiv_ok(run, EQ_DIR_NLINK)) &&
-		 !(!dir && a->nlink == 0 && equiv_ok(run, EQ_UNLINKED_NLINK)))
+		 !(a->nlink == 0 && equiv_ok(run, EQ_UNLINKED_NLINK)))
 		*field = "nlink";
 	return *field == NULL;
 }
