@@ -48,9 +48,9 @@ struct bnode {
 	int link_to;
 	bool visible;
 	bool opaque;
-	unsigned int floor;  /* dir: descendants live in layers 0..floor */
-	uint32_t copies;     /* dir: layers that hold a copy */
-	unsigned int names;  /* dir: pool names used by visible children (bits) */
+	unsigned int floor; /* dir: descendants live in layers 0..floor */
+	uint32_t copies;    /* dir: layers that hold a copy */
+	unsigned int names; /* dir: pool names used by visible children (bits) */
 };
 
 struct builder {
@@ -92,7 +92,8 @@ static int add_node(struct builder *b, int parent, const char *name, enum btype 
 
 static void gen_meta(struct builder *b, struct bnode *c)
 {
-	static const unsigned int fmodes[] = {0644, 0644, 0600, 0755, 0444, 0640, 04755, 02755, 0000};
+	static const unsigned int fmodes[] = {0644, 0644,  0600,  0755, 0444,
+					      0640, 04755, 02755, 0000};
 	static const unsigned int dmodes[] = {0755, 0755, 0700, 0775, 01777, 0555, 02775};
 	static const unsigned int ids[] = {0, 0, 1000, 65534};
 	static const char *const xn[] = {"user.a", "user.b", "user.fsdiff.long-name"};
@@ -110,7 +111,8 @@ static void gen_meta(struct builder *b, struct bnode *c)
 	if ((c->type == B_DIR || c->type == B_FILE) && rng_chance(&b->r, 25)) {
 		c->nx = 1 + (unsigned int)rng_below(&b->r, 2);
 		for (i = 0; i < c->nx; i++) {
-			snprintf(c->xname[i], sizeof(c->xname[i]), "%s", xn[i + rng_below(&b->r, 2)]);
+			snprintf(c->xname[i], sizeof(c->xname[i]), "%s",
+				 xn[i + rng_below(&b->r, 2)]);
 			c->xfill[i] = rng_next(&b->r);
 			c->xlen[i] = (size_t)rng_below(&b->r, 200);
 		}
@@ -307,9 +309,11 @@ static void gen_hidden(struct builder *b)
 			const struct bnode *p = node_of(b, dir->parent);
 
 			if (dir->layer < p->floor) {
-				l = dir->layer + 1 + (unsigned int)rng_below(&b->r, p->floor - dir->layer);
+				l = dir->layer + 1 +
+				    (unsigned int)rng_below(&b->r, p->floor - dir->layer);
 				name = rng_chance(&b->r, 50) ? unused_name(b, dir) : NULL;
-				add_hidden(b, d, name ? name : fd_names[rng_below(&b->r, fd_nnames)],
+				add_hidden(b, d,
+					   name ? name : fd_names[rng_below(&b->r, fd_nnames)],
 					   B_FILE, l);
 			}
 		}
@@ -458,7 +462,8 @@ static int materialize(struct builder *b)
 			if (!((c->copies >> l) & 1))
 				continue;
 			if (c->opaque && l == c->layer) {
-				snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", fds[l], c->path);
+				snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", fds[l],
+					 c->path);
 				if (lsetxattr(proc, "trusted.overlay.opaque", "y", 1, 0) < 0)
 					r = -errno;
 			}

@@ -134,8 +134,7 @@ void stat_format(const struct fd_stat *st, char *buf, size_t size)
 	snprintf(buf, size, "%s mode=%04o uid=%u gid=%u size=%lld nlink=%llu mtime=%lld.%09ld%s",
 		 type_name(st->mode), (unsigned int)(st->mode & 07777), (unsigned int)st->uid,
 		 (unsigned int)st->gid, (long long)st->size, (unsigned long long)st->nlink,
-		 (long long)st->mtime_sec, st->mtime_nsec,
-		 explicit_time(st) ? "" : " (now)");
+		 (long long)st->mtime_sec, st->mtime_nsec, explicit_time(st) ? "" : " (now)");
 }
 
 void report_header(struct run *run, const struct op *op)
@@ -211,7 +210,8 @@ static bool apply_equivalences(struct run *run, const struct op *op)
 
 			if (r < 0) {
 				report_header(run, op);
-				printf("  what: test answered EXDEV; undoing the reference rename failed: %s\n",
+				printf("  what: test answered EXDEV; undoing the reference rename "
+				       "failed: %s\n",
 				       errno_name(-r));
 				return false;
 			}
@@ -233,10 +233,10 @@ static bool apply_equivalences(struct run *run, const struct op *op)
 		long long dense = past ? -1 : op->flags == SEEK_DATA ? op->off : size;
 
 		/* Filled holes: data is found no later, a hole no earlier. */
-		bool filled = b->ret >= 0 &&
-			      (op->flags == SEEK_HOLE ? a->ret >= 0 && b->ret > a->ret
-						      : (a->ret < 0 && a->err == ENXIO) ||
-							    (a->ret >= 0 && b->ret < a->ret));
+		bool filled =
+		    b->ret >= 0 && (op->flags == SEEK_HOLE ? a->ret >= 0 && b->ret > a->ret
+							   : (a->ret < 0 && a->err == ENXIO) ||
+								 (a->ret >= 0 && b->ret < a->ret));
 
 		if (((b->ret == dense && (past ? b->err == ENXIO : b->err == 0) &&
 		      equiv_ok(run, EQ_SEEK_DENSE)) ||
@@ -330,7 +330,8 @@ bool compare_results(struct run *run, const struct op *op)
 		for (i = 0; i < a->len && i < b->len && a->data[i] == b->data[i]; i++)
 			;
 		report_header(run, op);
-		snprintf(what, sizeof(what), "data returned differs (first difference at byte %zu)", i);
+		snprintf(what, sizeof(what), "data returned differs (first difference at byte %zu)",
+			 i);
 		report_results(run, what);
 		print_payload("ref ", a, op->kind == OP_READDIR || a->pay == PAY_TEXT ? 0 : i);
 		print_payload("test", b, op->kind == OP_READDIR || b->pay == PAY_TEXT ? 0 : i);

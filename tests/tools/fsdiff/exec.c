@@ -594,7 +594,8 @@ static void exec_slot(struct side *s, const struct op *op, struct result *r)
 	case OP_WRITE:
 		buf = payload_buf(r, len);
 		fill_bytes(op->fill, buf, len);
-		set_ret(r, op->kind == OP_PWRITE ? pwrite(fd, buf, len, op->off) : write(fd, buf, len));
+		set_ret(r, op->kind == OP_PWRITE ? pwrite(fd, buf, len, op->off)
+						 : write(fd, buf, len));
 		break;
 	case OP_FTRUNCATE:
 		set_ret(r, ftruncate(fd, op->len));
@@ -851,10 +852,12 @@ int exec_undo_rename(struct side *s, const struct op *op, const struct pre_renam
 			char *name, *save = NULL;
 
 			if (!S_ISDIR(pre->dst.mode))
-				return -ENOTDIR; /* a rename over a non-directory cannot EXDEV here */
+				return -ENOTDIR; /* a rename over a non-directory cannot EXDEV here
+						  */
 			if (mkdirat(dfd2, leaf2, pre->dst.mode & 07777) < 0)
 				return -errno;
-			if (fchownat(dfd2, leaf2, pre->dst.uid, pre->dst.gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+			if (fchownat(dfd2, leaf2, pre->dst.uid, pre->dst.gid, AT_SYMLINK_NOFOLLOW) <
+				0 ||
 			    fchmodat(dfd2, leaf2, pre->dst.mode & 07777, 0) < 0)
 				return -errno;
 			mfd = resolve_parent(model, op->path2, &mleaf);
@@ -865,7 +868,8 @@ int exec_undo_rename(struct side *s, const struct op *op, const struct pre_renam
 					for (name = strtok_r(names, "\n", &save); name;
 					     name = strtok_r(NULL, "\n", &save)) {
 						unsigned char val[FD_MAX_XATTR];
-						ssize_t n = lgetxattr(mpath, name, val, sizeof(val));
+						ssize_t n =
+						    lgetxattr(mpath, name, val, sizeof(val));
 
 						if (n >= 0)
 							lsetxattr(spath, name, val, (size_t)n, 0);

@@ -31,21 +31,20 @@ struct opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: fsdiff --ref DIR --test DIR [--seed N] [--ops N] [--profile ro|rw]\n"
-		"              [--check-every N] [--strict | --allow NAME[,NAME...]]\n"
-		"              [--log FILE] [--replay FILE] [-v]\n"
-		"       fsdiff --build-tree DIR --seed N [--layers K]\n"
-		"       fsdiff --print-ops --seed N [--ops N] [--profile ro|rw]\n"
-		"Runs one seeded sequence of file system operations on --ref and --test and\n"
-		"compares every result and the whole trees. Exit 0: no divergence; 1: a\n"
-		"divergence (reported); 2: usage or setup error.\n"
-		"Equivalences (see compare.c) rename-dir-exdev, dir-nlink, copy-fallback are\n"
-		"on unless --strict; sparse-filled, fifo-mtime, unlinked-nlink, seek-dense,\n"
-		"orphan-copyup only with --allow (known deviations of peers, not accepted\n"
-		"by default).\n"
-		"--build-tree writes DIR/ref (the merged view) and DIR/l0..l<K-1> (layers,\n"
-		"l0 top-most) from the seed.\n");
+	fprintf(f, "usage: fsdiff --ref DIR --test DIR [--seed N] [--ops N] [--profile ro|rw]\n"
+		   "              [--check-every N] [--strict | --allow NAME[,NAME...]]\n"
+		   "              [--log FILE] [--replay FILE] [-v]\n"
+		   "       fsdiff --build-tree DIR --seed N [--layers K]\n"
+		   "       fsdiff --print-ops --seed N [--ops N] [--profile ro|rw]\n"
+		   "Runs one seeded sequence of file system operations on --ref and --test and\n"
+		   "compares every result and the whole trees. Exit 0: no divergence; 1: a\n"
+		   "divergence (reported); 2: usage or setup error.\n"
+		   "Equivalences (see compare.c) rename-dir-exdev, dir-nlink, copy-fallback are\n"
+		   "on unless --strict; sparse-filled, fifo-mtime, unlinked-nlink, seek-dense,\n"
+		   "orphan-copyup only with --allow (known deviations of peers, not accepted\n"
+		   "by default).\n"
+		   "--build-tree writes DIR/ref (the merged view) and DIR/l0..l<K-1> (layers,\n"
+		   "l0 top-most) from the seed.\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -78,8 +77,21 @@ static int parse_allow(const char *list, unsigned int *out)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_REF = 256, O_TEST, O_SEED, O_OPS, O_PROFILE, O_STRICT, O_LOG, O_REPLAY,
-	       O_BUILD, O_LAYERS, O_CHECK, O_PRINT, O_ALLOW };
+	enum {
+		O_REF = 256,
+		O_TEST,
+		O_SEED,
+		O_OPS,
+		O_PROFILE,
+		O_STRICT,
+		O_LOG,
+		O_REPLAY,
+		O_BUILD,
+		O_LAYERS,
+		O_CHECK,
+		O_PRINT,
+		O_ALLOW
+	};
 	static const struct option lo[] = {
 	    {"ref", required_argument, NULL, O_REF},
 	    {"test", required_argument, NULL, O_TEST},
@@ -176,7 +188,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return -EINVAL;
 	}
 	if (!o->build && !o->print_ops && (!o->ref || !o->test)) {
-		fprintf(stderr, "fsdiff: --ref and --test are required (or --build-tree / --print-ops)\n");
+		fprintf(stderr,
+			"fsdiff: --ref and --test are required (or --build-tree / --print-ops)\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -240,8 +253,11 @@ static bool step(struct run *run, const struct op *op, const char *text, FILE *l
 
 static int run_ops(struct opts *o)
 {
-	struct run run = {.seed = o->seed, .profile = o->profile, .strict = o->strict,
-			  .allowed = o->allowed, .verbose = o->verbose};
+	struct run run = {.seed = o->seed,
+			  .profile = o->profile,
+			  .strict = o->strict,
+			  .allowed = o->allowed,
+			  .verbose = o->verbose};
 	_cleanup_fclose_ FILE *log = NULL, *replay = NULL;
 	struct op check = {.kind = OP_CHECK}, op;
 	char text[1024], line[1200], err[128];
@@ -255,8 +271,8 @@ static int run_ops(struct opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = side_open(&run.ref, "ref", o->ref)) < 0 ||
 	    (r = side_open(&run.test, "test", o->test)) < 0) {
-		fprintf(stderr, "fsdiff: cannot open %s: %s\n",
-			run.ref.root < 0 ? o->ref : o->test, strerror(-r));
+		fprintf(stderr, "fsdiff: cannot open %s: %s\n", run.ref.root < 0 ? o->ref : o->test,
+			strerror(-r));
 		return 2;
 	}
 	run.ref.seek_data = run.test.seek_data = true;
@@ -315,7 +331,8 @@ static int run_ops(struct opts *o)
 			status = 1;
 			goto report;
 		}
-		if (o->check_every && n % o->check_every == 0 && !step(&run, &check, "check", log)) {
+		if (o->check_every && n % o->check_every == 0 &&
+		    !step(&run, &check, "check", log)) {
 			status = 1;
 			goto report;
 		}
@@ -328,7 +345,8 @@ static int run_ops(struct opts *o)
 	goto out;
 report:
 	if (o->log)
-		printf("  replay: fsdiff --ref REF --test TEST --replay %s (on fresh trees)\n", o->log);
+		printf("  replay: fsdiff --ref REF --test TEST --replay %s (on fresh trees)\n",
+		       o->log);
 	else
 		printf("  replay: rerun with --log FILE, then --replay FILE (on fresh trees)\n");
 out:

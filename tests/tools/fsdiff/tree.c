@@ -51,7 +51,8 @@ static const char *links_seen(struct links *l, const struct stat *st, const char
 		if (l->v[i].dev == st->st_dev && l->v[i].ino == st->st_ino)
 			return l->v[i].path;
 	if (l->n == l->cap) {
-		struct link_ent *nv = realloc(l->v, (l->cap = l->cap ? l->cap * 2 : 64) * sizeof(*nv));
+		struct link_ent *nv =
+		    realloc(l->v, (l->cap = l->cap ? l->cap * 2 : 64) * sizeof(*nv));
 
 		if (!nv)
 			abort();
@@ -231,8 +232,10 @@ static bool covers(const off_t *a, size_t na, const off_t *b, size_t nb)
 static bool cmp_file(struct walk *w, int rdir, int tdir, const char *name, const char *path,
 		     off_t size)
 {
-	_cleanup_close_ int rfd = openat(rdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	_cleanup_close_ int tfd = openat(tdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int rfd =
+	    openat(rdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int tfd =
+	    openat(tdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	static off_t sref[FD_MAX_SEGMENTS], stest[FD_MAX_SEGMENTS];
 	off_t off = 0;
 	size_t nr, nt;
@@ -339,7 +342,8 @@ static bool cmp_dir(struct walk *w, int rfd, int tfd, const char *path, int dept
 			ok = false;
 		} else {
 			if (++w->entries > FD_MAX_ENTRIES) {
-				tree_report(w, sub, "more entries than the walk's limit", NULL, NULL);
+				tree_report(w, sub, "more entries than the walk's limit", NULL,
+					    NULL);
 				ok = false;
 			} else {
 				ok = cmp_entry(w, rfd, tfd, nr.v[i], sub, depth);
