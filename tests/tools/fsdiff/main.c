@@ -326,12 +326,13 @@ static int run_ops(struct opts *o)
 			status = 2;
 			goto out;
 		}
-		run.index = ++n;
+		/* A logged check replays as a check: it takes no op index. */
+		run.index = op.kind == OP_CHECK ? n : ++n;
 		if (!step(&run, &op, text, log)) {
 			status = 1;
 			goto report;
 		}
-		if (o->check_every && n % o->check_every == 0 &&
+		if (op.kind != OP_CHECK && o->check_every && n % o->check_every == 0 &&
 		    !step(&run, &check, "check", log)) {
 			status = 1;
 			goto report;
