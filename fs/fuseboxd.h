@@ -83,6 +83,7 @@ struct fbx_node {
 	unsigned int nopen;	/* opens sharing backing_id (open_locks) */
 	struct fbx_node *next_key;
 	struct fbx_node *next_id;
+	struct fbx_node *next_orphan; /* fs->orphans list (itable.lock) */
 	char *name; /* "" for the root; tree_lock */
 };
 
@@ -112,6 +113,8 @@ struct fbx_options {
 	bool noopen; /* no OPEN/RELEASE round trips, page-cached reads */
 };
 
+struct fbx_hl_index;
+
 struct fbx_fs {
 	struct fbx_layer *layers;
 	unsigned int nlayers;
@@ -131,6 +134,8 @@ struct fbx_fs {
 	int work_lock_fd; /* the workdir itself, flock()ed */
 	pthread_mutex_t ns_lock;
 	pthread_rwlock_t tree_lock;
+	struct fbx_hl_index **hl; /* per layer, built on first use (hardlink.c) */
+	struct fbx_node *orphans; /* their work-dir links are not the file's names */
 	atomic_uint_fast64_t tmp_seq;
 };
 
@@ -229,12 +234,21 @@ int fbx_copy_up(struct fbx_fs *fs, struct fbx_node *n, bool with_data);
 int fbx_upper_dirfd(struct fbx_fs *fs, struct fbx_node *dir);
 int fbx_lower_has(struct fbx_fs *fs, struct fbx_node *dir, const char *name);
 int fbx_make_whiteout(int dirfd, const char *name);
+void fbx_keep_times(int dirfd, const struct stat *before);
 int fbx_set_opaque(int dirfd, const char *name);
 int fbx_clear_whiteouts(int dirfd);
 int fbx_orphan(struct fbx_fs *fs, struct fbx_node *n, int dirfd, const char *name,
-	       bool leave_whiteout);
+	       bool leave_whiteout, bool last);
+int fbx_upper_remove(struct fbx_fs *fs, int dirfd, const char *name, bool leave_whiteout,
+		     bool is_dir);
 void fbx_orphan_drop(struct fbx_fs *fs, struct fbx_node *n);
+void fbx_orphan_mark(struct fbx_fs *fs, struct fbx_node *n);
+unsigned int fbx_orphan_links(struct fbx_fs *fs, const struct stat *st);
 int fbx_dir_is_empty(struct fbx_fs *fs, struct fbx_node *dir);
+
+/* hardlink.c */
+int fbx_hardlinks_copy_up(struct fbx_fs *fs, unsigned int layer, ino_t ino, int ufd);
+void fbx_hardlinks_free(struct fbx_fs *fs);
 
 /* dirlist.c */
 int fbx_dirlist_build(struct fbx_fs *fs, struct fbx_node *dir, struct fbx_dirlist **out);

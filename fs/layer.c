@@ -163,6 +163,11 @@ uint64_t fbx_layer_ino(const struct fbx_layer *l, ino_t ino)
 
 void fbx_attr_fixup(struct fbx_fs *fs, unsigned int layer, unsigned int bottom, struct stat *st)
 {
+	if (layer == 0 && fs->has_upper) {
+		unsigned int k = fbx_orphan_links(fs, st);
+
+		st->st_nlink = st->st_nlink > k ? st->st_nlink - k : 0;
+	}
 	st->st_ino = fbx_layer_ino(&fs->layers[layer], st->st_ino);
 	/* A merged directory's link count says nothing about its subdirectories. */
 	if (S_ISDIR(st->st_mode) && bottom > layer)
@@ -183,7 +188,8 @@ int fbx_node_stat(struct fbx_fs *fs, const struct fbx_node *node, struct stat *s
 	    (st->st_mode & S_IFMT) != node->type)
 		return -ESTALE;
 	fbx_attr_fixup(fs, node->layer, node->bottom, st);
-	if (node->unlinked && st->st_nlink > 0 && !S_ISDIR(st->st_mode))
+	/* An orphan's own work-dir link was not counted (fbx_attr_fixup). */
+	if (node->unlinked && !node->orphan && st->st_nlink > 0 && !S_ISDIR(st->st_mode))
 		st->st_nlink--;
 	else if (node->unlinked && S_ISDIR(st->st_mode))
 		st->st_nlink = 0;

@@ -122,6 +122,7 @@ static void fs_fini(struct fbx_fs *fs)
 
 	fbx_itable_destroy(&fs->itable);
 	fbx_upper_fini(fs);
+	fbx_hardlinks_free(fs);
 	fbx_layers_close(fs->layers, fs->nlayers);
 	pthread_mutex_destroy(&fs->ns_lock);
 	pthread_rwlock_destroy(&fs->tree_lock);

@@ -54,8 +54,7 @@ static int set_attrs(fuse_req_t req, struct fbx_node *n, const struct stat *attr
 
 		if (!S_ISREG(n->type))
 			return S_ISDIR(n->type) ? -EISDIR : -EINVAL;
-		wfd = fi && fi->fh != FBX_FH_PASSTHROUGH ? (int)fi->fh
-							 : (own = fbx_node_open(fs, n, 0, O_WRONLY));
+		wfd = fbx_file_fd(fs, n->id, fi, O_WRONLY, &own);
 		if (wfd < 0)
 			return wfd;
 		if (ftruncate(wfd, attr->st_size) < 0)

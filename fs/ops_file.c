@@ -34,16 +34,17 @@ static int open_backing(struct fbx_fs *fs, const struct fbx_node *n, bool *rw)
 }
 
 /*
- * Attach the node's backing file to this open. Returns false to fall back to
- * serving it in the daemon: the kernel allows one backing file per inode,
- * so while opens of the node's old (lower) object remain, or its backing
- * file cannot write, a new open goes through the daemon.
+ * Attach the node's backing file to this open: 1 when attached, 0 to serve
+ * the open in the daemon instead (the kernel refused the file), -ETXTBSY when
+ * the node's open backing file is not this one (the lower file, still open,
+ * after a copy-up): the kernel allows one backing file per inode and then
+ * requires it for every open, so such an open can be served neither way.
  */
-static bool passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, int fd,
-			       bool fd_rw, bool writing, struct fuse_file_info *fi)
+static int passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, int fd,
+			      bool fd_rw, bool writing, struct fuse_file_info *fi)
 {
 	pthread_mutex_t *lock = fbx_open_lock(fs, n);
-	bool ok;
+	int r;
 
 	pthread_mutex_lock(lock);
 	if (n->backing_id <= 0) {
@@ -55,18 +56,23 @@ static bool passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_nod
 			n->backing_rw = fd_rw;
 		}
 	}
-	ok = n->backing_id > 0 && n->backing_layer == n->layer && (!writing || n->backing_rw);
-	if (ok) {
+	if (n->backing_id <= 0)
+		r = 0;
+	else if (n->backing_layer != n->layer || (writing && !n->backing_rw))
+		r = -ETXTBSY;
+	else
+		r = 1;
+	if (r == 1) {
 		n->nopen++;
 		fi->backing_id = n->backing_id;
 		fi->fh = FBX_FH_PASSTHROUGH;
 	}
 	pthread_mutex_unlock(lock);
-	if (n->backing_id <= 0 && !atomic_exchange(&fs->passthrough_failed_logged, true))
+	if (r == 0 && !atomic_exchange(&fs->passthrough_failed_logged, true))
 		fbx_log(FUSE_LOG_WARNING,
 			"passthrough refused for a file of %s: its reads go through the daemon",
 			fs->layers[n->layer].path);
-	return ok;
+	return r;
 }
 
 /* Drop one open's share of the backing id; the last one closes it. */
@@ -96,7 +102,13 @@ static void open_reply(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, in
 	fi->noflush = 1;
 	/* The kernel refuses any open flag but direct_io, noflush and
 	 * parallel_direct_writes with passthrough: keep_cache only without. */
-	if (fs->passthrough && passthrough_attach(req, fs, n, fd, fd_rw, writing, fi)) {
+	r = fs->passthrough ? passthrough_attach(req, fs, n, fd, fd_rw, writing, fi) : 0;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		close(fd);
+		return;
+	}
+	if (r == 1) {
 		/* The kernel holds the backing file now; no fd stays open. */
 		close(fd);
 		r = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
@@ -116,6 +128,17 @@ static void open_reply(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, in
 	r = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
 	if (r != 0)
 		close(fd);
+}
+
+static bool lower_backing_busy(struct fbx_fs *fs, struct fbx_node *n)
+{
+	pthread_mutex_t *lock = fbx_open_lock(fs, n);
+	bool busy;
+
+	pthread_mutex_lock(lock);
+	busy = n->backing_id > 0 && n->nopen > 0;
+	pthread_mutex_unlock(lock);
+	return busy;
 }
 
 void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -140,6 +163,13 @@ void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (writing && !fs->has_upper) {
 		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (writing && n->layer != 0 && lower_backing_busy(fs, n)) {
+		/* The kernel takes one backing file per inode and all its opens
+		 * must use it: while the lower file is open with passthrough, an
+		 * open of the upper copy can be served neither way. */
+		fuse_reply_err(req, ETXTBSY);
 		return;
 	}
 	if (writing && n->layer != 0) {
@@ -193,6 +223,19 @@ void fbx_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 	open_reply(req, fs, n, TAKE_FD(fd), true, fi, &e);
 }
 
+/* Is fd an open of the lower file of a node that has been copied up since? */
+static bool stale_lower_fd(struct fbx_fs *fs, fuse_ino_t ino, int fd)
+{
+	struct fbx_node *n;
+	struct stat st;
+
+	if (!fs->has_upper)
+		return false;
+	n = fbx_node_get(fs, ino);
+	return n && n->layer == 0 && fstat(fd, &st) == 0 &&
+	       (st.st_ino != n->ino || st.st_dev != n->dev);
+}
+
 /*
  * An fd of the open file for a request that the kernel sends even for
  * passthrough opens (fsync, fallocate, lseek, copy_file_range, truncate):
@@ -203,8 +246,10 @@ int fbx_file_fd(struct fbx_fs *fs, fuse_ino_t ino, struct fuse_file_info *fi, in
 	struct fbx_node *n;
 	int r;
 
-	/* Without OPEN (noopen) fh is 0 and means nothing. */
-	if (fi && !fs->noopen && fi->fh != FBX_FH_PASSTHROUGH)
+	/* Without OPEN (noopen) fh is 0 and means nothing; an open of the
+	 * lower file of a node copied up since reads what is no longer there. */
+	if (fi && !fs->noopen && fi->fh != FBX_FH_PASSTHROUGH &&
+	    !stale_lower_fd(fs, ino, (int)fi->fh))
 		return (int)fi->fh;
 	n = fbx_node_get(fs, ino);
 	if (!n)
@@ -226,15 +271,12 @@ void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 	struct fbx_fs *fs = fbx_fs_of(req);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	_cleanup_close_ int own = -1;
-	int fd = (int)fi->fh;
+	int fd;
 
-	if (fs->noopen || fi->fh == FBX_FH_PASSTHROUGH) {
-		/* No open of ours (or, not expected, a passthrough open). */
-		fd = fbx_file_fd(fs, ino, NULL, O_RDONLY, &own);
-		if (fd < 0) {
-			fuse_reply_err(req, -fd);
-			return;
-		}
+	fd = fbx_file_fd(fs, ino, fi, O_RDONLY, &own);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
 	}
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = fd;

@@ -30,6 +30,15 @@ static int lookup_name(struct fbx_fs *fs, struct fbx_node *dir, const char *name
 	return r;
 }
 
+/*
+ * Is this the object's last name? Hard links share one node in the kernel,
+ * which must stay alive (and found by look-ups) while another name remains.
+ */
+static bool last_name(struct fbx_fs *fs, const struct fbx_found *f)
+{
+	return S_ISDIR(f->st.st_mode) || f->st.st_nlink <= 1 + fbx_orphan_links(fs, &f->st);
+}
+
 /* The live node of what a lookup found, if the kernel holds one. */
 static struct fbx_node *live_node(struct fbx_fs *fs, const struct fbx_found *f)
 {
@@ -300,8 +309,16 @@ static int remove_name(struct fbx_fs *fs, struct fbx_node *dir, const char *name
 	if (!want_dir && S_ISDIR(f.st.st_mode))
 		return -EISDIR;
 	live = live_node(fs, &f);
+	temp_node(&tmp, dir, name, &f);
+	if (!S_ISDIR(f.st.st_mode) && f.st.st_nlink > 1 && f.layer != 0) {
+		/* Its other names stay: they become links of an upper copy. */
+		r = fbx_copy_up(fs, live ? live : &tmp, true);
+		if (r == 0)
+			r = lookup_name(fs, dir, name, &f);
+		if (r < 0)
+			return r;
+	}
 	if (want_dir) {
-		temp_node(&tmp, dir, name, &f);
 		r = fbx_dir_is_empty(fs, live ? live : &tmp);
 		if (r <= 0)
 			return r < 0 ? r : -ENOTEMPTY;
@@ -330,18 +347,8 @@ static int remove_name(struct fbx_fs *fs, struct fbx_node *dir, const char *name
 			return r;
 	}
 	if (live)
-		return fbx_orphan(fs, live, pfd, name, lower);
-	if (lower) {
-		char t[32];
-
-		/* Replace the object with a whiteout in one step, then drop it. */
-		snprintf(t, sizeof(t), "rm.%llu",
-			 (unsigned long long)atomic_fetch_add(&fs->tmp_seq, 1));
-		if (renameat2(pfd, name, fs->work_fd, t, RENAME_WHITEOUT) < 0)
-			return -errno;
-		return rm_rf_at(fs->work_fd, t);
-	}
-	return unlinkat(pfd, name, want_dir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
+		return fbx_orphan(fs, live, pfd, name, lower, last_name(fs, &f));
+	return fbx_upper_remove(fs, pfd, name, lower, want_dir);
 }
 
 static void remove_op(fuse_req_t req, fuse_ino_t parent, const char *name, bool want_dir)
@@ -442,6 +449,13 @@ static int rename_plain(struct fbx_fs *fs, struct rn_side *s, struct rn_side *d)
 		}
 	}
 	r = fbx_copy_up(fs, side_node(s), true);
+	/* A lower destination with other names: they stay, as upper links. */
+	if (r == 0 && d->exists && d->f.layer != 0 && !S_ISDIR(d->f.st.st_mode) &&
+	    d->f.st.st_nlink > 1) {
+		r = fbx_copy_up(fs, side_node(d), true);
+		if (r == 0)
+			r = lookup_name(fs, d->dir, d->name, &d->f);
+	}
 	if (r < 0)
 		return r;
 	src_lower = fbx_lower_has(fs, s->dir, s->name);
@@ -463,7 +477,7 @@ static int rename_plain(struct fbx_fs *fs, struct rn_side *s, struct rn_side *d)
 				return r;
 		}
 		if (d->live) {
-			r = fbx_orphan(fs, d->live, d->pfd, d->name, false);
+			r = fbx_orphan(fs, d->live, d->pfd, d->name, false, last_name(fs, &d->f));
 			if (r < 0)
 				return r;
 		}

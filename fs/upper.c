@@ -80,6 +80,14 @@ void fbx_upper_fini(struct fbx_fs *fs)
 	closep(&fs->work_lock_fd);
 }
 
+/* Put back the times of a directory (O_PATH) that only the overlay changed. */
+void fbx_keep_times(int dirfd, const struct stat *before)
+{
+	struct timespec ts[2] = {before->st_atim, before->st_mtim};
+
+	utimensat(dirfd, "", ts, AT_EMPTY_PATH);
+}
+
 static void tmp_name(struct fbx_fs *fs, char buf[static 32])
 {
 	snprintf(buf, 32, "tmp.%llu", (unsigned long long)atomic_fetch_add(&fs->tmp_seq, 1));
@@ -345,7 +353,7 @@ static int copy_object(struct fbx_fs *fs, const struct fbx_node *n, int src,
 int fbx_copy_up(struct fbx_fs *fs, struct fbx_node *n, bool with_data)
 {
 	_cleanup_close_ int src = -1, pfd = -1;
-	struct stat st;
+	struct stat st, pst;
 	char tmp[32], dest[24];
 	int r;
 
@@ -365,6 +373,9 @@ int fbx_copy_up(struct fbx_fs *fs, struct fbx_node *n, bool with_data)
 		return src == -ENOENT ? -ESTALE : src;
 	if (fstat(src, &st) < 0)
 		return -errno;
+	/* Copying up adds an entry to the upper parent, not to the merged one. */
+	if (pfd >= 0 && fstat(pfd, &pst) < 0)
+		return -errno;
 	tmp_name(fs, tmp);
 	r = copy_object(fs, n, src, &st, tmp, with_data);
 	if (r == 0) {
@@ -375,50 +386,107 @@ int fbx_copy_up(struct fbx_fs *fs, struct fbx_node *n, bool with_data)
 				r = -errno;
 		} else if (renameat2(fs->work_fd, tmp, pfd, n->name, RENAME_NOREPLACE) < 0) {
 			r = -errno;
+		} else {
+			fbx_keep_times(pfd, &pst);
 		}
 	}
 	if (r < 0) {
 		rm_rf_at(fs->work_fd, tmp);
 		return r;
 	}
-	if (n->unlinked) {
-		pthread_rwlock_wrlock(&fs->tree_lock);
-		n->orphan = true;
-		pthread_rwlock_unlock(&fs->tree_lock);
-	}
+	if (n->unlinked)
+		fbx_orphan_mark(fs, n);
 	closep(&src);
 	src = fbx_node_open(fs, n, 0, O_PATH);
-	if (src < 0 || fstat(src, &st) < 0)
-		return src < 0 ? src : -errno;
+	if (src < 0)
+		return src;
+	/* The file's other lower names become links of the copy (hardlink.c). */
+	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && !n->unlinked)
+		r = fbx_hardlinks_copy_up(fs, n->layer, st.st_ino, src);
+	if (r < 0 || fstat(src, &st) < 0)
+		return r < 0 ? r : -errno;
 	fbx_node_rekey(fs, n, &st, 0);
 	return 0;
 }
 
 /*
+ * Remove the upper object NAME from dirfd, leaving a whiteout in its place
+ * in one step when a lower layer shows the name.
+ */
+int fbx_upper_remove(struct fbx_fs *fs, int dirfd, const char *name, bool leave_whiteout,
+		     bool is_dir)
+{
+	char t[32];
+
+	if (!leave_whiteout)
+		return unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
+	snprintf(t, sizeof(t), "rm.%llu", (unsigned long long)atomic_fetch_add(&fs->tmp_seq, 1));
+	if (renameat2(dirfd, name, fs->work_fd, t, RENAME_WHITEOUT) < 0)
+		return -errno;
+	return rm_rf_at(fs->work_fd, t);
+}
+
+/*
  * The upper object NAME in dirfd, whose node n the kernel still holds, goes
  * to the work directory as "#<id>" (with a whiteout left at NAME when a lower
- * layer shows the name). n keeps resolving to it.
+ * layer shows the name), so that n keeps resolving to it. An orphan already
+ * has its work-dir link: then only NAME goes. last: no other name of the
+ * object remains, and look-ups must never find n again.
  */
 int fbx_orphan(struct fbx_fs *fs, struct fbx_node *n, int dirfd, const char *name,
-	       bool leave_whiteout)
+	       bool leave_whiteout, bool last)
 {
 	char dest[24];
 	int r = 0;
 
-	fbx_orphan_name(n, dest);
-	if (renameat2(dirfd, name, fs->work_fd, dest, leave_whiteout ? RENAME_WHITEOUT : 0) < 0) {
-		if (!leave_whiteout || errno != EINVAL)
-			return -errno;
-		/* No RENAME_WHITEOUT on this file system: two steps. */
-		if (renameat(dirfd, name, fs->work_fd, dest) < 0)
-			return -errno;
-		r = fbx_make_whiteout(dirfd, name);
+	if (n->orphan) {
+		r = fbx_upper_remove(fs, dirfd, name, leave_whiteout, S_ISDIR(n->type));
+	} else {
+		fbx_orphan_name(n, dest);
+		if (renameat2(dirfd, name, fs->work_fd, dest,
+			      leave_whiteout ? RENAME_WHITEOUT : 0) < 0) {
+			if (!leave_whiteout || errno != EINVAL)
+				return -errno;
+			/* No RENAME_WHITEOUT on this file system: two steps. */
+			if (renameat(dirfd, name, fs->work_fd, dest) < 0)
+				return -errno;
+			r = fbx_make_whiteout(dirfd, name);
+		}
+		fbx_orphan_mark(fs, n);
 	}
-	pthread_rwlock_wrlock(&fs->tree_lock);
-	n->orphan = true;
-	pthread_rwlock_unlock(&fs->tree_lock);
-	fbx_node_unhash(fs, n);
+	if (last)
+		fbx_node_unhash(fs, n);
 	return r;
+}
+
+/* n now lives in the work dir. */
+void fbx_orphan_mark(struct fbx_fs *fs, struct fbx_node *n)
+{
+	pthread_rwlock_wrlock(&fs->tree_lock);
+	pthread_mutex_lock(&fs->itable.lock);
+	n->orphan = true;
+	n->next_orphan = fs->orphans;
+	fs->orphans = n;
+	pthread_mutex_unlock(&fs->itable.lock);
+	pthread_rwlock_unlock(&fs->tree_lock);
+}
+
+/*
+ * How many of the links of the upper object st are work-dir links of
+ * orphans: they are no names of the file, and nlink must not count them.
+ */
+unsigned int fbx_orphan_links(struct fbx_fs *fs, const struct stat *st)
+{
+	unsigned int k = 0;
+
+	if (!fs->orphans || S_ISDIR(st->st_mode))
+		return 0;
+	pthread_mutex_lock(&fs->itable.lock);
+	for (struct fbx_node *o = fs->orphans; o; o = o->next_orphan)
+		if (o->ino == st->st_ino && o->dev == st->st_dev)
+			k++;
+	pthread_mutex_unlock(&fs->itable.lock);
+	return k;
 }
 
 /* The kernel forgot an orphan: its object goes. itable.lock held. */
@@ -426,6 +494,11 @@ void fbx_orphan_drop(struct fbx_fs *fs, struct fbx_node *n)
 {
 	char name[24];
 
+	for (struct fbx_node **p = &fs->orphans; *p; p = &(*p)->next_orphan)
+		if (*p == n) {
+			*p = n->next_orphan;
+			break;
+		}
 	fbx_orphan_name(n, name);
 	rm_rf_at(fs->work_fd, name);
 }

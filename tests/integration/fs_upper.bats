@@ -318,3 +318,23 @@ EOF
 	[ "$(opcodes "$T/log" | awk '$1 == "FLUSH" { print $2 }')" -le 1 ]
 	refute_opcode "$T/log" RELEASE
 }
+
+@test "a lower file held open with passthrough cannot be opened for writing (ETXTBSY) until it is closed" {
+	echo lower >"$L1/f"
+	fbx_rw
+	exec 5<"$MNT/f"
+	run sh -c "echo new >>'$MNT/f'"
+	exec 5<&-
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Text file busy"* ]]
+	# Nothing was copied up, and once the reader is gone the write goes through.
+	[ ! -e "$U/f" ]
+	# RELEASE is asynchronous: give it a moment to reach the daemon.
+	local i
+	for i in $(seq 20); do
+		sh -c "echo new >>'$MNT/f'" 2>/dev/null && break
+		sleep 0.05
+	done
+	[ "$(cat "$MNT/f")" = "$(printf 'lower\nnew')" ]
+	[ "$(cat "$L1/f")" = lower ]
+}

@@ -34,9 +34,10 @@ our_daemons() {
 	pgrep -f -- "(fuseboxd|fuse-overlayfs).*$T/" || true
 }
 
-# build SEED LAYERS: $T/s<SEED>/{ref,l0..} from the seed; prints the lowerdir list.
+# build SEED LAYERS [DIR]: DIR (default $T/s<SEED>)/{ref,l0..} from the seed;
+# prints the lowerdir list.
 build() {
-	local seed=$1 layers=$2 d=$T/s$1 i low=
+	local seed=$1 layers=$2 d=${3:-$T/s$1} i low=
 	"$FSDIFF" --build-tree "$d" --seed "$seed" --layers "$layers" >&2 || return 1
 	for ((i = 0; i < layers; i++)); do low+=${low:+:}$d/l$i; done
 	echo "$low"
@@ -75,10 +76,10 @@ mount_fuseboxd_ro() {
 	mountpoint -q "$1"
 }
 
-# mount_fuseboxd_rw MNT LOWERS UPPER WORK: fuseboxd with a writable upper.
+# mount_fuseboxd_rw MNT LOWERS UPPER WORK [OPTS]: fuseboxd with a writable upper.
 mount_fuseboxd_rw() {
 	mkdir -p "$1" "$3" "$4"
-	"$FUSEBOXD" -o "lowerdir=$2,upperdir=$3,workdir=$4" "$1" 3>&-
+	"$FUSEBOXD" -o "lowerdir=$2,upperdir=$3,workdir=$4${5:+,$5}" "$1" 3>&-
 	mountpoint -q "$1"
 }
 
