@@ -44,22 +44,36 @@
  * a recycled inode number inherits the rules of a deleted object, which only
  * unpinned (allow-only) objects can be.
  *
- * Decision in the kernel, for right R on a dentry D (for create, delete,
- * rename and link: D is the parent directory of the entry; rename and link
- * check both the source's and the destination's directory):
+ * Decision in the kernel (bpf/policy.bpf.c), for right R on a dentry D (for
+ * create, delete, rename and link: D is the parent directory of the entry;
+ * rename and link check both the source's and the destination's directory):
  *   cfg = fb_policy_cfg[cgroup id of the task or of its nearest ancestor
- *         cgroup that has one]; none: not ours, allow.
+ *         cgroup that has one]; none: not ours, allow. (fb_policy_levels
+ *         says at which cgroup levels containers exist, so a task outside
+ *         every container costs one array lookup.)
  *   R not in cfg->may_deny: allow.
  *   R is delete or rename and the victim (the entry itself, and for rename
  *         an existing target too) has FB_OBJ_PINNED: deny.
  *   for level 0..FB_WALK_MAX: v = fb_policy_obj[{cg, D's s_dev, D's i_ino}];
  *         if v names R ((v->allow | v->deny) & R): deny if v->deny & R, else
- *         allow. If D is the task's root, or the root of a filesystem
- *         mounted nowhere in the task's tree (pipes, sockets, memfd):
- *         cfg->dflt. D = parent of D (crossing mounts).
+ *         allow. If D is the container's root (cfg->root_dev, root_ino: the
+ *         inode, not the task's root directory, so a chroot inside the
+ *         container changes nothing): cfg->dflt. D = parent of D; at the
+ *         root of a mount D becomes its mountpoint, which is the same path
+ *         and no new level (a mount over a rule's directory does not hide
+ *         the rule).
  *   not at the root after the last level: deny.
+ * Objects outside the container's tree (the root of a filesystem mounted
+ * nowhere in the task's namespace, such as a pipe, socket or memfd, or a
+ * disconnected dentry) are judged as if they were entries of "/": the rule
+ * at the container's root if it names R, else cfg->dflt.
+ * Hooks that get a dentry without its mount (xattr, ACL and utimes changes)
+ * find the mount among the superblock's mounts in the task's mount
+ * namespace; if there are more than the kernel side can look at and none
+ * fits, the access is denied when R can be denied.
  * A deny in FB_MODE_AUDIT is reported and allowed; in FB_MODE_ENFORCE the
- * access fails with EACCES.
+ * access fails with EACCES. Either way an fb_audit_event goes to the ring
+ * buffer fb_audit_events; when it is full, cfg->dropped counts the loss.
  */
 #ifndef FUSEBOX_BPF_POLICY_H
 #define FUSEBOX_BPF_POLICY_H
@@ -107,7 +121,19 @@ struct fb_policy_cfg {
 	__u32 dflt;	/* enum fb_verdict when no rule names the right */
 	__u32 may_deny; /* rights some rule, pin or the default can deny */
 	__u32 nr_objs;	/* fb_policy_obj entries of this container */
+	/* Set by the hook, not the compiler: */
+	__u32 root_dev; /* the container's "/": kernel encoding of s_dev */
+	__u32 level;	/* cgroup2 level of the container's cgroup (root: 0) */
+	__u64 root_ino; /* the container's "/": i_ino */
+	/* Written by the kernel side: */
+	__u64 dropped; /* audit events lost because the ring buffer was full */
 };
+
+/*
+ * fb_policy_levels[0]: bit L is set when some container's cgroup is at level
+ * L (1..FB_CGROUP_LEVEL_MAX). Maintained by user space from cfg->level.
+ */
+#define FB_CGROUP_LEVEL_MAX 62
 
 /* fb_policy_obj key: one object (file or directory) of one container. */
 struct fb_obj_key {
@@ -132,5 +158,75 @@ struct fb_obj_val {
 /* Map sizes: containers on a node, objects of all containers together. */
 #define FB_POLICY_MAX_CONTAINERS 4096
 #define FB_POLICY_MAX_OBJS 65536
+
+/* ---- audit events ---------------------------------------------------------- */
+
+/* What the denied access was, for the reader. */
+enum fb_audit_op {
+	FB_OP_OPEN = 1,
+	FB_OP_EXEC,
+	FB_OP_MMAP,
+	FB_OP_MPROTECT,
+	FB_OP_MKNOD, /* also open(O_CREAT) of a new file */
+	FB_OP_MKDIR,
+	FB_OP_SYMLINK,
+	FB_OP_UNLINK,
+	FB_OP_RMDIR,
+	FB_OP_RENAME_FROM,
+	FB_OP_RENAME_TO,
+	FB_OP_LINK_FROM,
+	FB_OP_LINK_TO,
+	FB_OP_CHMOD,
+	FB_OP_CHOWN,
+	FB_OP_TRUNCATE,
+	FB_OP_UTIMES,
+	FB_OP_SETXATTR,
+	FB_OP_REMOVEXATTR,
+	FB_OP_SETACL,
+	FB_OP_REMOVEACL,
+	FB_OP_MAX,
+};
+
+/* How the deny was decided (the values of enum fb_decided_by). */
+enum fb_audit_by {
+	FB_AUDIT_BY_DEFAULT = 0,
+	FB_AUDIT_BY_RULE = 1,
+	FB_AUDIT_BY_PIN = 2,
+	FB_AUDIT_BY_WALK_LIMIT = 3,
+};
+
+/* fb_audit_event.flags */
+#define FB_AUDIT_TRUNCATED (1u << 0) /* more components above comp[n_comps - 1] */
+#define FB_AUDIT_OUTSIDE (1u << 1)   /* not beneath the container's root */
+
+#define FB_AUDIT_COMPS 16     /* path components an event carries, a power of 2 */
+#define FB_AUDIT_COMP_LEN 64  /* bytes per component, NUL included */
+#define FB_AUDIT_RINGBUF_SIZE (1u << 20)
+
+/*
+ * One denied (or, in audit mode, would-be denied) access. The path is the
+ * object's (for create, delete, rename and link: the entry's) names from the
+ * object upwards: comp[0] is its own name, comp[n_comps - 1] the topmost one
+ * below the container's root.
+ */
+struct fb_audit_event {
+	__u64 cgroup_id; /* the container's (key of fb_policy_cfg) */
+	__u64 ktime_ns;	 /* bpf_ktime_get_boot_ns() */
+	__u32 pid;	 /* thread group id, in the initial pid namespace */
+	__u32 uid;
+	__u32 rights; /* the denied rights, FB_RIGHT_* */
+	__u32 op;     /* enum fb_audit_op */
+	__u32 by;     /* enum fb_audit_by */
+	__u32 rule;   /* index in the effective policy, FB_RULE_NONE for none */
+	__u32 mode;   /* enum fb_mode: enforced, or only reported */
+	__u32 n_comps;
+	__u32 flags; /* FB_AUDIT_* */
+	__u32 pad;
+	char comm[16];
+	char comp[FB_AUDIT_COMPS][FB_AUDIT_COMP_LEN];
+};
+
+/* Where the node's program set and the per-container links are pinned. */
+#define FB_BPF_PIN_DIR "/sys/fs/bpf/fusebox"
 
 #endif
