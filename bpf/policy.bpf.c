@@ -352,6 +352,7 @@ static long name_step(__u32 i, void *ctx)
 	struct inode *inode = BPF_CORE_READ(d, d_inode);
 	struct fb_audit_event *ev;
 	const unsigned char *name;
+	struct mount *mnt;
 	__u32 zero = 0, n;
 	enum step r;
 
@@ -363,8 +364,13 @@ static long name_step(__u32 i, void *ctx)
 		return 1;
 	if (!w->m)
 		match_candidate(w);
-	/* A mount's root has no name of its own: its mountpoint's comes next. */
-	if (!w->m || (__u64)BPF_CORE_READ((struct mount *)w->m, mnt.mnt_root) != w->d) {
+	/*
+	 * A mount's root has no name of its own: its mountpoint's comes next.
+	 * (The pointer goes through a local: a cast of w->m inside BPF_CORE_READ
+	 * would make struct walk itself a CO-RE relocation, which fails to load.)
+	 */
+	mnt = (struct mount *)w->m;
+	if (!mnt || (__u64)BPF_CORE_READ(mnt, mnt.mnt_root) != w->d) {
 		n = ev->n_comps;
 		if (n >= FB_AUDIT_COMPS) {
 			ev->flags |= FB_AUDIT_TRUNCATED;

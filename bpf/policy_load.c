@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,6 +50,29 @@ static int mkdir_if_missing(const char *path, mode_t mode)
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+int fb_policy_lock(void)
+{
+	int fd = open(FB_POLICY_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+void fb_policy_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
 }
 
 /* ---- the set ------------------------------------------------------------------ */
@@ -450,22 +474,6 @@ int fb_policy_set_drain(const struct fb_policy_set *set, int timeout_ms)
 
 /* ---- the operator's programs ---------------------------------------------------- */
 
-bool fb_program_name_valid(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > 64 || name[0] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 int fb_program_pin_dir(__u64 cgroup_id, char *buf, size_t len)
 {
 	if ((size_t)snprintf(buf, len, FB_PROGRAMS_PIN_DIR "/%llu",
@@ -544,6 +552,17 @@ static int read_program(const char *program_dir, const char *name, char **out, s
 			       n == -EFBIG ? "larger than 16 MiB" : strerror(-n));
 	*len = n;
 	return 0;
+}
+
+int fb_program_check(const char *program_dir, const char *name, char *err, size_t errlen)
+{
+	_cleanup_free_ char *image = NULL;
+	size_t len = 0;
+
+	if (!fb_program_name_valid(name))
+		return fb_errf(err, errlen, -EINVAL,
+			       "invalid program name (expected 1-64 of A-Z a-z 0-9 _ -)");
+	return read_program(program_dir, name, &image, &len, err, errlen);
 }
 
 static void bpf_object_closep(struct bpf_object **obj)
@@ -653,4 +672,46 @@ int fb_program_attach(const char *program_dir, const char *name, unsigned int in
 	if (r < 0)
 		unpin_object(pin_dir, index, obj);
 	return r;
+}
+
+/* ---- one container ----------------------------------------------------------- */
+
+int fb_policy_undo(const struct fb_state_policy *p, char *err, size_t errlen)
+{
+	struct fb_policy_set set = FB_POLICY_SET_INIT;
+	int lock, r, first = 0;
+
+	if (!p->on)
+		return 0;
+	lock = fb_policy_lock();
+	if (lock < 0)
+		return fb_errf(err, errlen, lock, "%s: %s", FB_POLICY_LOCK_FILE, strerror(-lock));
+	r = fb_programs_unpin(p->cgroup_id);
+	if (r < 0)
+		first = fb_errf(err, errlen, r, "removing the program links of cgroup %llu: %s",
+				p->cgroup_id, strerror(-r));
+	r = fb_policy_set_open(&set);
+	if (r == 0) {
+		r = fb_policy_set_remove(&set, p->cgroup_id, NULL);
+		if (r < 0 && !first)
+			first = fb_errf(err, errlen, r, "removing the policy of cgroup %llu: %s",
+					p->cgroup_id, strerror(-r));
+		/* The last container gone: the programs go with their pins. */
+		if (r == 0 && fb_policy_set_count(&set) == 0) {
+			r = fb_policy_set_unpin();
+			if (r < 0 && !first)
+				first = fb_errf(err, errlen, r, "removing %s: %s",
+						FB_POLICY_PIN_DIR, strerror(-r));
+		}
+		fb_policy_set_close(&set);
+	} else if (r != -ENOENT && !first) {
+		first = fb_errf(err, errlen, r, "opening %s: %s", FB_POLICY_PIN_DIR,
+				strerror(-r));
+	}
+	/* Busy (another container's pins) or already gone is fine. */
+	if (rmdir(FB_BPF_PIN_DIR) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
+	    errno != EEXIST && !first)
+		first = fb_errf(err, errlen, -errno, "%s: %s", FB_BPF_PIN_DIR, strerror(errno));
+	fb_policy_unlock(lock);
+	return first;
 }

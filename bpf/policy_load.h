@@ -17,11 +17,18 @@
 #include <stddef.h>
 
 #include "hook/lib/policy.h" /* struct fb_compiled; includes bpf/policy.h */
+#include "hook/lib/programs.h"
+#include "hook/lib/state.h"
 
 #define FB_POLICY_PIN_DIR FB_BPF_PIN_DIR "/policy"
 #define FB_PROGRAMS_PIN_DIR FB_BPF_PIN_DIR "/c"
-#define FB_PROGRAMS_MAX 8	     /* names in fusebox.io/programs */
 #define FB_PROGRAM_MAX_SIZE (16 << 20) /* bytes of one NAME.bpf.o */
+/* flock(2)ed around every change to the pins and maps below (not on bpffs: no files there). */
+#define FB_POLICY_LOCK_FILE "/run/fusebox-bpf.lock"
+
+/* Take the node lock (blocking); returns the fd that holds it, or -errno. */
+int fb_policy_lock(void);
+void fb_policy_unlock(int fd);
 
 /* The pinned maps of the program set, opened. */
 struct fb_policy_set {
@@ -71,9 +78,6 @@ int fb_policy_set_drain(const struct fb_policy_set *set, int timeout_ms);
 
 /* ---- the operator's programs (fusebox.io/programs) ------------------------------ */
 
-/* 1-64 of [A-Za-z0-9_-], not starting with '-': no '/', no '.', no "..". */
-bool fb_program_name_valid(const char *name);
-
 /* FB_PROGRAMS_PIN_DIR/<cgroup id>: the pins of one container's links. */
 int fb_program_pin_dir(__u64 cgroup_id, char *buf, size_t len);
 
@@ -91,5 +95,23 @@ int fb_program_attach(const char *program_dir, const char *name, unsigned int in
 
 /* Unpin a container's links (detaching its programs). Missing is success. */
 int fb_programs_unpin(__u64 cgroup_id);
+
+/*
+ * The checks of fb_program_attach that need no kernel: NAME is valid and
+ * program_dir/NAME.bpf.o is a root-owned regular file of at most
+ * FB_PROGRAM_MAX_SIZE in a root-owned program_dir, reached without symlinks.
+ */
+int fb_program_check(const char *program_dir, const char *name, char *err, size_t errlen);
+
+/* ---- one container, as state.json records it ------------------------------------ */
+
+/*
+ * Remove everything of a container's recorded policy, under the node lock:
+ * its operator program links, its map entries, and the node's program set
+ * and FB_BPF_PIN_DIR when no container uses them any more. Works when the
+ * cgroup is gone (only its id is used). Nothing to remove is success.
+ * An fb_policy_undo_fn (state.h).
+ */
+int fb_policy_undo(const struct fb_state_policy *p, char *err, size_t errlen);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "policy_load.h"
 #include "state.h"
 #include "util.h"
 
@@ -53,6 +54,9 @@ static int show_one(const struct fb_conf *conf, const char *id)
 	for (size_t i = 0; i < st.n; i++)
 		printf("  %s\tfuseboxd %d (%s)\n", st.m[i].target, st.m[i].daemon_pid,
 		       daemon_alive(&st.m[i]) ? "running" : "gone");
+	if (st.policy.on)
+		printf("  policy: cgroup %s (id %llu), %u program%s\n", strna(st.policy.cgroup),
+		       st.policy.cgroup_id, st.policy.n_programs, st.policy.n_programs == 1 ? "" : "s");
 	fb_state_free(&st);
 	return 0;
 }
@@ -113,7 +117,7 @@ int ctl_cleanup(int argc, char **argv)
 		fprintf(stderr, "fuseboxctl: %s\n", err);
 		return 1;
 	}
-	r = fb_teardown(&conf, argv[first], err, sizeof(err));
+	r = fb_teardown(&conf, argv[first], fb_policy_undo, err, sizeof(err));
 	if (r < 0)
 		fprintf(stderr, "fuseboxctl: %s: %s\n", argv[first], err[0] ? err : strerror(-r));
 	fb_conf_free(&conf);

@@ -3,7 +3,8 @@
  * fusebox-hook: the OCI runtime hook.
  *   fusebox-hook [--config FILE] createRuntime|prestart|poststop  (OCI state on stdin)
  * createRuntime (or prestart, for runtimes that only know it) mounts the
- * container's fusebox mounts; poststop undoes everything. Other stages exit 0.
+ * container's fusebox mounts and attaches its file-access policy; poststop
+ * undoes everything. Other stages exit 0.
  * Errors: one line on stderr, "fusebox-hook: <id>: <what is wrong>", exit 1.
  */
 #include <errno.h>
@@ -18,6 +19,8 @@
 
 #include "hook.h"
 #include "oci.h"
+#include "policy_load.h"
+#include "policy_setup.h"
 #include "state.h"
 #include "util.h"
 
@@ -66,13 +69,6 @@ static int check_annotations(const json_t *ann, char *err, size_t errlen)
 			return fb_errf(err, errlen, -EINVAL, "annotation %s: value must be a string",
 				       key);
 	}
-	/* Never start a container with less protection than it asked for. */
-	for (size_t i = 1; i < ARRAY_SIZE(known_annotations); i++)
-		if (json_object_get(ann, known_annotations[i]))
-			return fb_errf(err, errlen, -EOPNOTSUPP,
-				       "annotation %s: file-access policies are not supported by "
-				       "this fusebox build; refusing to start without them",
-				       known_annotations[i]);
 	return 0;
 }
 
@@ -80,6 +76,7 @@ struct setup {
 	const struct fb_conf *conf;
 	struct fb_state st;
 	struct fb_mounts mounts;
+	struct fb_policy_req policy;
 	int pidfd;
 	bool dir_created;
 	size_t n_mounted;
@@ -87,7 +84,11 @@ struct setup {
 
 static void undo_setup(struct setup *s)
 {
-	/* Reverse order of creation: daemons, mounts, state dir. */
+	char err[ERRLEN];
+
+	/* Reverse order of creation: policy, daemons, mounts, state dir. */
+	if (fb_policy_undo(&s->st.policy, err, sizeof(err)) < 0)
+		syslog(LOG_ERR, "%s: undoing the policy: %s", s->st.id, err);
 	for (size_t i = s->st.n; i-- > 0;)
 		fb_stop_daemon(s->st.m[i].daemon_pid, s->st.m[i].daemon_start, 1000);
 	for (size_t i = s->n_mounted; i-- > 0;)
@@ -208,6 +209,7 @@ static int stage_create(const struct fb_conf *conf, struct fb_oci_state *state, 
 	struct setup s = { .conf = conf, .pidfd = -1 };
 	const json_t *ann;
 	const char *mounts_json;
+	bool want_policy;
 	int r;
 
 	/* Fast path: the state carries the annotations and none is ours. */
@@ -225,14 +227,26 @@ static int stage_create(const struct fb_conf *conf, struct fb_oci_state *state, 
 	if (r < 0)
 		goto out;
 	mounts_json = fb_annotation(ann, FB_ANNOT_MOUNTS);
-	if (!mounts_json)
+	want_policy = fb_policy_wanted(ann);
+	if (!mounts_json && !want_policy)
 		goto out;
-	r = fb_mounts_parse(mounts_json, &s.mounts, err, errlen);
-	if (r < 0)
-		goto out;
-	r = fb_mounts_check(&s.mounts, conf, err, errlen);
-	if (r < 0)
-		goto out;
+	if (mounts_json) {
+		r = fb_mounts_parse(mounts_json, &s.mounts, err, errlen);
+		if (r < 0)
+			goto out;
+		r = fb_mounts_check(&s.mounts, conf, err, errlen);
+		if (r < 0)
+			goto out;
+	}
+	/* Everything that needs no kernel, then the kernel: before anything is made. */
+	if (want_policy) {
+		r = fb_policy_req_parse(conf, ann, &s.policy, err, errlen);
+		if (r < 0)
+			goto out;
+		r = fb_policy_kernel_check(conf, &s.policy, err, errlen);
+		if (r < 0)
+			goto out;
+	}
 	if (state->pid <= 0) {
 		r = fb_errf(err, errlen, -EINVAL,
 			    "OCI state: no \"pid\" (run fusebox-hook as a createRuntime or "
@@ -254,6 +268,10 @@ static int stage_create(const struct fb_conf *conf, struct fb_oci_state *state, 
 	s.dir_created = true;
 	for (size_t i = 0; i < s.mounts.n && r == 0; i++)
 		r = mount_one(&s, i, err, errlen);
+	/* After the mounts: rules may name objects inside them. */
+	if (r == 0 && want_policy)
+		r = fb_policy_apply(conf, &s.policy, state->pid, cfg.root_path, &s.st, err,
+				    errlen);
 	if (r < 0)
 		undo_setup(&s);
 out:
@@ -262,6 +280,7 @@ out:
 	s.st.rootfs = NULL;
 	fb_state_free(&s.st);
 	fb_mounts_free(&s.mounts);
+	fb_policy_req_free(&s.policy);
 	if (s.pidfd >= 0)
 		close(s.pidfd);
 	fb_oci_config_free(&cfg);
@@ -328,7 +347,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (streq(stage, "poststop"))
-		r = fb_teardown(&conf, state.id, err, sizeof(err));
+		r = fb_teardown(&conf, state.id, fb_policy_undo, err, sizeof(err));
 	else
 		r = stage_create(&conf, &state, err, sizeof(err));
 	if (r < 0)

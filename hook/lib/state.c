@@ -99,6 +99,15 @@ int fb_state_write(const struct fb_conf *conf, const struct fb_state *st)
 			 "container_pid", (json_int_t)st->container_pid, "mounts", mounts);
 	if (!root)
 		return -ENOMEM;
+	if (st->policy.on &&
+	    json_object_set_new(root, "policy",
+				json_pack("{s:I, s:s?, s:I}", "cgroup_id",
+					  (json_int_t)st->policy.cgroup_id, "cgroup",
+					  st->policy.cgroup, "programs",
+					  (json_int_t)st->policy.n_programs)) < 0) {
+		json_decref(root);
+		return -ENOMEM;
+	}
 	text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (!text)
@@ -122,7 +131,7 @@ int fb_state_read(const struct fb_conf *conf, const char *id, struct fb_state *s
 	char dir[PATH_MAX], file[PATH_MAX + 16];
 	_cleanup_free_ char *text = NULL;
 	json_error_t jerr;
-	json_t *root, *mounts, *m;
+	json_t *root, *mounts, *m, *policy = NULL;
 	json_int_t cpid = 0;
 	const char *rootfs = NULL;
 	size_t i;
@@ -138,8 +147,9 @@ int fb_state_read(const struct fb_conf *conf, const char *id, struct fb_state *s
 	if (n < 0)
 		return n == -ENOENT ? -ENOENT : fb_errf(err, errlen, n, "%s: %s", file, strerror(-n));
 	root = json_loadb(text, n, 0, &jerr);
-	if (!root || json_unpack_ex(root, &jerr, 0, "{s?s, s?I, s:o}", "rootfs", &rootfs,
-				    "container_pid", &cpid, "mounts", &mounts) < 0 ||
+	if (!root || json_unpack_ex(root, &jerr, 0, "{s?s, s?I, s:o, s?o}", "rootfs", &rootfs,
+				    "container_pid", &cpid, "mounts", &mounts, "policy",
+				    &policy) < 0 ||
 	    !json_is_array(mounts) || json_array_size(mounts) > FB_MOUNTS_MAX) {
 		json_decref(root);
 		return fb_errf(err, errlen, -EINVAL, "%s: corrupt state: %s", file, jerr.text);
@@ -147,6 +157,22 @@ int fb_state_read(const struct fb_conf *conf, const char *id, struct fb_state *s
 	st->id = strdup(id);
 	st->rootfs = rootfs ? strdup(rootfs) : NULL;
 	st->container_pid = (pid_t)cpid;
+	if (policy) {
+		json_int_t cgid = 0, nprog = 0;
+		const char *cgroup = NULL;
+
+		if (json_unpack_ex(policy, &jerr, 0, "{s:I, s?s, s?I}", "cgroup_id", &cgid,
+				   "cgroup", &cgroup, "programs", &nprog) < 0 ||
+		    nprog < 0 || nprog > 64) {
+			json_decref(root);
+			fb_state_free(st);
+			return fb_errf(err, errlen, -EINVAL, "%s: corrupt policy", file);
+		}
+		st->policy.on = true;
+		st->policy.cgroup_id = (unsigned long long)cgid;
+		st->policy.cgroup = cgroup ? strdup(cgroup) : NULL;
+		st->policy.n_programs = (unsigned int)nprog;
+	}
 	json_array_foreach(mounts, i, m) {
 		struct fb_state_mount *sm = &st->m[i];
 		const char *target = NULL, *kind = "none";
@@ -176,6 +202,7 @@ void fb_state_free(struct fb_state *st)
 {
 	free(st->id);
 	free(st->rootfs);
+	free(st->policy.cgroup);
 	for (size_t i = 0; i < st->n; i++) {
 		free(st->m[i].target);
 		free(st->m[i].upper);
@@ -216,10 +243,12 @@ int fb_stop_daemon(pid_t pid, unsigned long long start, int timeout_ms)
 	return wait_pidfd(pidfd, 2000) > 0 ? 0 : -ETIMEDOUT;
 }
 
-int fb_teardown(const struct fb_conf *conf, const char *id, char *err, size_t errlen)
+int fb_teardown(const struct fb_conf *conf, const char *id, fb_policy_undo_fn undo_policy,
+		char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	struct fb_state st;
+	bool keep = false;
 	int r, first = 0;
 
 	r = fb_state_path(conf, id, dir, sizeof(dir));
@@ -231,6 +260,17 @@ int fb_teardown(const struct fb_conf *conf, const char *id, char *err, size_t er
 	r = fb_state_read(conf, id, &st, err, errlen);
 	if (r < 0 && r != -ENOENT)
 		first = r; /* corrupt state: still remove the dir below */
+	/* The policy first: while the kernel has it, the state must stay to undo it. */
+	if (r == 0 && st.policy.on) {
+		int k = undo_policy ? undo_policy(&st.policy, err, errlen)
+				    : fb_errf(err, errlen, -EOPNOTSUPP,
+					      "this program cannot remove BPF policies");
+
+		if (k < 0) {
+			first = k;
+			keep = true;
+		}
+	}
 	for (size_t i = 0; r == 0 && i < st.n; i++) {
 		int k = fb_stop_daemon(st.m[i].daemon_pid, st.m[i].daemon_start, 2000);
 
@@ -240,6 +280,8 @@ int fb_teardown(const struct fb_conf *conf, const char *id, char *err, size_t er
 	}
 	if (r == 0)
 		fb_state_free(&st);
+	if (keep)
+		return first;
 	/* Ephemeral uppers live inside the state dir and go with it. */
 	r = rm_rf_at(AT_FDCWD, dir);
 	if (r < 0 && first == 0)

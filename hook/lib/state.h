@@ -24,13 +24,32 @@ struct fb_state_mount {
 	char *upper; /* host path of the upper (ephemeral: inside the state dir) */
 };
 
+/*
+ * The container's file-access policy in the kernel (bpf/policy_load.h):
+ * recorded before the first BPF step, so that an undo removes whatever of it
+ * exists (each removal is idempotent).
+ */
+struct fb_state_policy {
+	bool on;	       /* entries for cgroup_id may exist */
+	unsigned long long cgroup_id;
+	char *cgroup;	       /* the cgroup2 directory, for fuseboxctl status */
+	unsigned int n_programs; /* operator programs named (links under FB_PROGRAMS_PIN_DIR) */
+};
+
 struct fb_state {
 	char *id;
 	char *rootfs;
 	pid_t container_pid;
 	struct fb_state_mount m[FB_MOUNTS_MAX];
 	size_t n;
+	struct fb_state_policy policy;
 };
+
+/*
+ * Undo of a recorded policy: remove its kernel entries and pins. Supplied by
+ * the callers that link libbpf (fusebox-hook, fuseboxctl), NULL for none.
+ */
+typedef int (*fb_policy_undo_fn)(const struct fb_state_policy *p, char *err, size_t errlen);
 
 /* "<state_dir>/<id>" into buf. */
 int fb_state_path(const struct fb_conf *conf, const char *id, char *buf, size_t len);
@@ -51,10 +70,13 @@ void fb_state_free(struct fb_state *st);
 int fb_stop_daemon(pid_t pid, unsigned long long start, int timeout_ms);
 
 /*
- * Undo everything recorded for id: stop daemons, remove ephemeral uppers and the
- * state dir. Nothing to do is success. Idempotent.
+ * Undo everything recorded for id: remove the policy (with undo_policy; a
+ * recorded policy without one is an error and the state is kept), stop
+ * daemons, remove ephemeral uppers and the state dir. Nothing to do is
+ * success. Idempotent.
  */
-int fb_teardown(const struct fb_conf *conf, const char *id, char *err, size_t errlen);
+int fb_teardown(const struct fb_conf *conf, const char *id, fb_policy_undo_fn undo_policy,
+		char *err, size_t errlen);
 
 /* Ids that have state, for fuseboxctl. Returns the count or -errno. */
 int fb_state_list(const struct fb_conf *conf, char ***ids);

@@ -176,11 +176,6 @@ teardown() {
 	refused '{"fusebox.io/mount": "[]"}' 'unknown annotation "fusebox.io/mount"'
 }
 
-@test "a policy annotation this build cannot enforce is refused, never ignored" {
-	refused '{"fusebox.io/policy": "{\"mode\":\"enforce\",\"default\":\"allow\",\"rules\":[]}"}' \
-		"fusebox.io/policy"
-}
-
 @test "a target that is a file in the image is refused and the mount undone" {
 	echo file >"$BUNDLE/rootfs/etc/notadir"
 	refused "$(fb_mounts_annotation /etc/notadir "$FB_T/layers/base")" \

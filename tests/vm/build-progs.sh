@@ -3,6 +3,7 @@
 # Builds the VM tests' own programs into $O/tests/vm (default build/tests/vm):
 #   vm-probe      the BPF LSM probe (hook/ctl_probe.c + bpf/lsm_probe.c) with a tiny main
 #   vm-deny-open  a test-only BPF LSM policy (progs/deny_open.bpf.c) and its loader
+#   op_deny_name.bpf.o  an operator program for fusebox.io/programs (lsm_cgroup)
 # Only what is out of date is rebuilt. Prints nothing unless something fails (V=1: commands).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -56,4 +57,11 @@ fi
 if stale "$out/vm-deny-open" $progs/deny_open.c "$out/deny_open.skel.h" "$O/libfusebox.a"; then
 	$CC "${CFLAGS[@]}" "${LDFLAGS[@]}" $progs/deny_open.c "$O/libfusebox.a" \
 		-o "$out/vm-deny-open" -lbpf -lelf -lz
+fi
+
+if stale "$out/op_deny_name.bpf.o" $progs/op_deny_name.bpf.c "$O/vmlinux.h"; then
+	$CLANG -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I "$O" \
+		-I "/usr/include/$MULTIARCH" -c $progs/op_deny_name.bpf.c -o "$out/op_deny_name.tmp.o"
+	$BPFTOOL gen object "$out/op_deny_name.bpf.o" "$out/op_deny_name.tmp.o"
+	rm -f "$out/op_deny_name.tmp.o"
 fi

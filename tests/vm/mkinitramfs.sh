@@ -7,7 +7,11 @@
 #                             vm-probe, vm-deny-open (tests/vm/build-progs.sh)
 #   /opt/fusebox/bpf          $O/bpf/*.bpf.o
 #   /usr/sbin/runc, bpftool   from the host, like every binary with its ldd libraries
-#   /opt/fusebox/bundle       an OCI bundle: busybox rootfs + config.json (runc spec)
+#   /opt/fusebox/bundle       an OCI bundle: busybox rootfs + config.json (runc spec), and
+#                             config-hook.json: the same with fusebox-hook as createRuntime
+#                             and poststop hook, annotations "@ANNOTATIONS@" for tests to fill
+#   /opt/fusebox/fusebox.conf the hook's config: policies, programs in /opt/fusebox/{policies,programs}
+#   /opt/fusebox/programs     deny_forbidden.bpf.o (progs/op_deny_name.bpf.c), an operator program
 #   /opt/fusebox/tests        tests/vm/guest{,-nobpf}/*.sh and tests/vm/lib/tap.sh
 #   /opt/fusebox/kconfig      the guest kernel's config lines the tests compare against
 #   /lib/modules/*.ko         KERNEL_DIR/modules (fuse.ko where FUSE is a module)
@@ -69,6 +73,14 @@ for b in vm-probe vm-deny-open; do
 	[ -x "$O/tests/vm/$b" ] || die "$O/tests/vm/$b missing: run tests/vm/build-progs.sh"
 	add_bin "$O/tests/vm/$b" "/opt/fusebox/bin/$b"
 done
+mkdir -p "$root/opt/fusebox/policies" "$root/opt/fusebox/programs"
+add_file "$O/tests/vm/op_deny_name.bpf.o" /opt/fusebox/programs/deny_forbidden.bpf.o 0644
+cat >"$root/opt/fusebox/fusebox.conf" <<CONF
+state_dir = /run/fusebox
+fuseboxd = /opt/fusebox/bin/fuseboxd
+policy_dir = /opt/fusebox/policies
+program_dir = /opt/fusebox/programs
+CONF
 for o in "$O"/bpf/*.bpf.o; do
 	if [ -f "$o" ]; then
 		add_file "$o" "/opt/fusebox/bpf/${o##*/}"
@@ -105,6 +117,12 @@ echo public-data >"$root$bundle/rootfs/etc/public"
 jq '.process.terminal = false | .process.args = ["/bin/sh", "/cmd.sh"]' \
 	"$root$bundle/config.json" >"$root$bundle/config.json.tmp"
 mv "$root$bundle/config.json.tmp" "$root$bundle/config.json"
+jq '.annotations = "@ANNOTATIONS@" | .hooks = {
+	createRuntime: [{path: "/opt/fusebox/bin/fusebox-hook",
+		args: ["fusebox-hook", "--config", "/opt/fusebox/fusebox.conf", "createRuntime"]}],
+	poststop: [{path: "/opt/fusebox/bin/fusebox-hook",
+		args: ["fusebox-hook", "--config", "/opt/fusebox/fusebox.conf", "poststop"]}]}' \
+	"$root$bundle/config.json" >"$root$bundle/config-hook.json"
 
 mkdir -p "$(dirname "$out")"
 tmp=$(mktemp "$out.XXXXXX")
