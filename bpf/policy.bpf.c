@@ -153,6 +153,46 @@ struct walk {
 	__u32 cands_complete;
 };
 
+/* Collect the mounts of d's superblock in the task's mount namespace. */
+struct sb_scan {
+	__u64 ns;
+	__u64 head; /* list_head layout: address of sb->s_mounts */
+	__u64 pos;  /* list_head layout: a list_head; else a struct mount * */
+	__u64 cand_root[FB_CANDS];
+	__u64 cand_mnt[FB_CANDS];
+	__u32 found;
+	__u32 lh;
+	__u32 complete;
+};
+
+/*
+ * The state of the loops (the walk, the superblock scan, the audit event's
+ * name walk) lives in task storage, not on the stack: the verifier tracks
+ * stack values exactly and explored every combination of level, rights and
+ * counters across the bpf_loop() iterations (over its 1M instruction limit),
+ * while values in a map are unknown to it, so each loop body is verified
+ * about once. Per task, not per CPU: a task preempted mid-walk would
+ * otherwise find its walk overwritten by another task's on the same CPU.
+ */
+struct scratch {
+	struct walk w;	/* the access being judged */
+	struct walk nw; /* the audit event's names */
+	struct sb_scan s;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct scratch);
+} fb_scratch SEC(".maps");
+
+static __always_inline struct scratch *scratch(void)
+{
+	return bpf_task_storage_get(&fb_scratch, bpf_get_current_task_btf(), 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
 static __always_inline void decide(struct walk *w, __u32 allow, __u32 deny, __u32 by, __u32 rule)
 {
 	__u32 names = (allow | deny) & w->want;
@@ -248,10 +288,17 @@ static __always_inline enum step step_up(struct walk *w, bool count_levels)
 
 static long walk_step(__u32 i, void *ctx)
 {
-	struct walk *w = ctx;
-	struct dentry *d = (struct dentry *)w->d;
-	struct inode *inode = BPF_CORE_READ(d, d_inode);
+	struct scratch *sc = scratch();
+	struct walk *w;
+	struct dentry *d;
+	struct inode *inode;
 	enum step r;
+
+	if (!sc)
+		return 1;
+	w = &sc->w;
+	d = (struct dentry *)w->d;
+	inode = BPF_CORE_READ(d, d_inode);
 
 	if (inode) {
 		__u64 ino = BPF_CORE_READ(inode, i_ino);
@@ -277,24 +324,20 @@ static long walk_step(__u32 i, void *ctx)
 	return 1;
 }
 
-/* Collect the mounts of d's superblock in the task's mount namespace. */
-struct sb_scan {
-	__u64 ns;
-	__u64 head; /* list_head layout: address of sb->s_mounts */
-	__u64 pos;  /* list_head layout: a list_head; else a struct mount * */
-	__u64 cand_root[FB_CANDS];
-	__u64 cand_mnt[FB_CANDS];
-	__u32 found;
-	__u32 lh;
-	__u32 complete;
-};
-
 static long sb_scan_step(__u32 i, void *ctx)
 {
-	struct sb_scan *s = ctx;
+	struct scratch *sc = scratch();
+	struct sb_scan *s;
 	__u64 mnt;
 
-	if (s->lh) {
+	if (!sc)
+		return 1;
+	s = &sc->s;
+	/*
+	 * A load-time constant, not s->lh: the verifier must see the other
+	 * layout's branch as dead, its CO-RE relocation cannot be resolved.
+	 */
+	if (bpf_core_field_exists(struct mount___lh, mnt_instance)) {
 		if (!s->pos || s->pos == s->head) {
 			s->complete = 1;
 			return 1;
@@ -320,26 +363,28 @@ static long sb_scan_step(__u32 i, void *ctx)
 	return 0;
 }
 
-static __always_inline void find_mounts(struct walk *w, struct dentry *dentry)
+/* Fills w's candidates; w is sc->w. */
+static __always_inline void find_mounts(struct scratch *sc, struct walk *w, struct dentry *dentry)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct super_block *sb = BPF_CORE_READ(dentry, d_sb);
-	struct sb_scan s = {};
+	struct sb_scan *s = &sc->s;
 
-	s.ns = (__u64)BPF_CORE_READ(task, nsproxy, mnt_ns);
+	__builtin_memset(s, 0, sizeof(*s));
+	s->ns = (__u64)BPF_CORE_READ(task, nsproxy, mnt_ns);
 	if (bpf_core_field_exists(struct mount___lh, mnt_instance)) {
-		s.lh = 1;
-		s.head = (__u64)sb + bpf_core_field_offset(struct super_block___lh, s_mounts);
-		s.pos = (__u64)BPF_CORE_READ((struct super_block___lh *)sb, s_mounts.next);
+		s->lh = 1;
+		s->head = (__u64)sb + bpf_core_field_offset(struct super_block___lh, s_mounts);
+		s->pos = (__u64)BPF_CORE_READ((struct super_block___lh *)sb, s_mounts.next);
 	} else {
-		s.pos = (__u64)BPF_CORE_READ((struct super_block___next *)sb, s_mounts);
+		s->pos = (__u64)BPF_CORE_READ((struct super_block___next *)sb, s_mounts);
 	}
-	bpf_loop(FB_SB_SCAN, sb_scan_step, &s, 0);
+	bpf_loop(FB_SB_SCAN, sb_scan_step, NULL, 0);
 	for (int c = 0; c < FB_CANDS; c++) {
-		w->cand_root[c] = s.cand_root[c];
-		w->cand_mnt[c] = s.cand_mnt[c];
+		w->cand_root[c] = s->cand_root[c];
+		w->cand_mnt[c] = s->cand_mnt[c];
 	}
-	w->cands_complete = s.complete;
+	w->cands_complete = s->complete;
 }
 
 /* ---- audit events ---------------------------------------------------------------- */
@@ -347,9 +392,10 @@ static __always_inline void find_mounts(struct walk *w, struct dentry *dentry)
 /* The event's path: names from the object up to the container's root. */
 static long name_step(__u32 i, void *ctx)
 {
-	struct walk *w = ctx;
-	struct dentry *d = (struct dentry *)w->d;
-	struct inode *inode = BPF_CORE_READ(d, d_inode);
+	struct scratch *sc = scratch();
+	struct walk *w;
+	struct dentry *d;
+	struct inode *inode;
 	struct fb_audit_event *ev;
 	const unsigned char *name;
 	struct mount *mnt;
@@ -357,8 +403,11 @@ static long name_step(__u32 i, void *ctx)
 	enum step r;
 
 	ev = bpf_map_lookup_elem(&fb_audit_scratch, &zero);
-	if (!ev)
+	if (!ev || !sc)
 		return 1;
+	w = &sc->nw;
+	d = (struct dentry *)w->d;
+	inode = BPF_CORE_READ(d, d_inode);
 	if (inode && BPF_CORE_READ(inode, i_ino) == w->root_ino &&
 	    BPF_CORE_READ(inode, i_sb, s_dev) == w->root_dev)
 		return 1;
@@ -396,11 +445,12 @@ static __always_inline void report(struct fb_policy_cfg *cfg, const struct walk 
 				   __u64 d, __u64 m)
 {
 	struct fb_audit_event *ev;
-	struct walk nw = {};
+	struct scratch *sc = scratch();
+	struct walk *nw;
 	__u32 zero = 0;
 
 	ev = bpf_map_lookup_elem(&fb_audit_scratch, &zero);
-	if (!ev) {
+	if (!ev || !sc) {
 		__sync_fetch_and_add(&cfg->dropped, 1);
 		return;
 	}
@@ -417,16 +467,18 @@ static __always_inline void report(struct fb_policy_cfg *cfg, const struct walk 
 	ev->flags = 0;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 
-	nw.d = d;
-	nw.m = m;
-	nw.root_dev = w->root_dev;
-	nw.root_ino = w->root_ino;
+	nw = &sc->nw;
+	__builtin_memset(nw, 0, sizeof(*nw));
+	nw->d = d;
+	nw->m = m;
+	nw->root_dev = w->root_dev;
+	nw->root_ino = w->root_ino;
 	for (int c = 0; c < FB_CANDS; c++) {
-		nw.cand_root[c] = w->cand_root[c];
-		nw.cand_mnt[c] = w->cand_mnt[c];
+		nw->cand_root[c] = w->cand_root[c];
+		nw->cand_mnt[c] = w->cand_mnt[c];
 	}
-	nw.cands_complete = w->cands_complete;
-	bpf_loop(FB_WALK_STEPS, name_step, &nw, 0);
+	nw->cands_complete = w->cands_complete;
+	bpf_loop(FB_WALK_STEPS, name_step, NULL, 0);
 	if (bpf_ringbuf_output(&fb_audit_events, ev, sizeof(*ev), 0))
 		__sync_fetch_and_add(&cfg->dropped, 1);
 }
@@ -467,19 +519,31 @@ static __always_inline int verdict(const struct judge *j, struct walk *w, __u64 
 static __always_inline int judge_at(const struct judge *j, __u32 rights, __u64 d, __u64 m,
 				    __u64 ev_d)
 {
-	struct walk w = {};
+	struct scratch *sc;
+	struct walk *w;
 
 	rights &= j->cfg->may_deny;
 	if (!rights || !d)
 		return 0;
-	walk_init(&w, j, rights);
-	w.d = d;
-	w.m = m;
+	sc = scratch();
+	if (!sc) {
+		/* No memory for the walk: fail closed. */
+		struct walk fw = {};
+
+		walk_init(&fw, j, rights);
+		decide_rest(&fw, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
+		return verdict(j, &fw, ev_d, m);
+	}
+	w = &sc->w;
+	__builtin_memset(w, 0, sizeof(*w));
+	walk_init(w, j, rights);
+	w->d = d;
+	w->m = m;
 	if (!m)
-		find_mounts(&w, (struct dentry *)d);
-	bpf_loop(FB_WALK_STEPS, walk_step, &w, 0);
+		find_mounts(sc, w, (struct dentry *)d);
+	bpf_loop(FB_WALK_STEPS, walk_step, NULL, 0);
 	/* The event's walk starts at the entry, under the same mount. */
-	return verdict(j, &w, ev_d, m);
+	return verdict(j, w, ev_d, m);
 }
 
 /* A pinned victim (delete, rename, replaced by a rename) cannot go. */

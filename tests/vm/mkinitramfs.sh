@@ -117,7 +117,7 @@ echo public-data >"$root$bundle/rootfs/etc/public"
 jq '.process.terminal = false | .process.args = ["/bin/sh", "/cmd.sh"]' \
 	"$root$bundle/config.json" >"$root$bundle/config.json.tmp"
 mv "$root$bundle/config.json.tmp" "$root$bundle/config.json"
-jq '.annotations = "@ANNOTATIONS@" | .hooks = {
+jq '.root.readonly = false | .annotations = "@ANNOTATIONS@" | .hooks = {
 	createRuntime: [{path: "/opt/fusebox/bin/fusebox-hook",
 		args: ["fusebox-hook", "--config", "/opt/fusebox/fusebox.conf", "createRuntime"]}],
 	poststop: [{path: "/opt/fusebox/bin/fusebox-hook",

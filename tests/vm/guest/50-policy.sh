@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# File-access policies from annotations, enforced by BPF LSM in real runc
+# containers with the real fusebox-hook (createRuntime + poststop): each right
+# is denied where a rule says so and allowed elsewhere, audit mode denies
+# nothing, the operator's own program is attached, and once the containers are
+# gone no fusebox program, link, map or pin is left.
+. /opt/fusebox/tests/lib/tap.sh
+
+bundle=/opt/fusebox/bundle
+rootfs=$bundle/rootfs
+cd $bundle || exit 1
+cp config.json config-plain.json
+
+# fb_bpf_left: fusebox's programs, maps and pins that exist (none: empty).
+fb_bpf_left() {
+	bpftool prog show 2>/dev/null | grep -E 'name (fb_|op_deny)'
+	bpftool map show 2>/dev/null | grep -E 'name (fb_|policy_b)'
+	ls /sys/fs/bpf/fusebox 2>/dev/null
+	[ "$(bpftool link show 2>/dev/null | grep -c '^[0-9]')" -le "$links0" ] || echo "links: more than $links0"
+}
+links0=$(bpftool link show 2>/dev/null | grep -c '^[0-9]')
+nothing_left() { [ -z "$(fb_bpf_left)" ]; }
+
+# jstr TEXT: TEXT as a JSON string.
+jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+
+# use_annotations JSON_OBJECT: config.json with the hook and these annotations.
+use_annotations() {
+	ANN=$1 awk '{ i = index($0, "\"@ANNOTATIONS@\"")
+		if (i) $0 = substr($0, 1, i - 1) ENVIRON["ANN"] substr($0, i + 15)
+		print }' config-hook.json >config.json
+}
+
+# The image: a secret directory with one readable file, files to change in /etc,
+# a script in /tmp.
+mkdir -p $rootfs/secrets
+echo top-secret >$rootfs/secrets/key
+echo public-key >$rootfs/secrets/public.pem
+printf '#!/bin/sh\necho script-ran\n' >$rootfs/tmp/hello.sh
+chmod 755 $rootfs/tmp/hello.sh
+reset_etc() {
+	echo public-data >$rootfs/etc/public
+	echo del >$rootfs/etc/del-me
+	echo mv >$rootfs/etc/mv-me
+	rm -rf $rootfs/etc/new $rootfs/etc/newdir $rootfs/etc/moved $rootfs/tmp/k $rootfs/tmp/sl \
+		$rootfs/tmp/new $rootfs/s2
+}
+
+# Each check prints NAME:ok or NAME:fail:<first line of the error>.
+cat >$rootfs/cmd.sh <<'SH'
+t() {
+	n=$1
+	shift
+	if "$@" >/tmp/t.out 2>/tmp/t.err; then echo "$n:ok"; else echo "$n:fail:$(head -n 1 /tmp/t.err)"; fi
+}
+t read-secret cat /secrets/key
+t read-public cat /secrets/public.pem
+t list-secrets ls /secrets
+t read-etc cat /etc/public
+t write-etc sh -c 'echo x >>/etc/public'
+t create-etc sh -c 'echo x >/etc/new'
+t mkdir-etc mkdir /etc/newdir
+t delete-etc rm /etc/del-me
+t rename-etc mv /etc/mv-me /etc/moved
+t exec-tmp /tmp/hello.sh
+t exec-bin /bin/true
+t create-tmp sh -c 'echo x >/tmp/new'
+t hardlink-out ln /secrets/key /tmp/k
+t symlink-read sh -c 'ln -s /secrets/key /tmp/sl && cat /tmp/sl'
+t rename-rule-dir mv /secrets /s2
+SH
+
+policy='{"mode": "MODE", "default": "allow", "rules": ['
+policy=$policy'{"path": "/etc", "deny": ["write", "create", "delete", "rename"]}, '
+policy=$policy'{"path": "/tmp", "deny": ["exec"]}, '
+policy=$policy'{"path": "/secrets", "deny": ["read"]}, '
+policy=$policy'{"path": "/secrets/public.pem", "allow": ["read"]}]}'
+
+# denied NAME: the check failed with EACCES.
+denied() { grep -q "^$1:fail:.*Permission denied" /tmp/pol.out; }
+allowed() { has_line /tmp/pol.out "$1:ok"; }
+
+# ---- enforce ----
+reset_etc
+use_annotations "{\"fusebox.io/policy\": $(jstr "$(echo "$policy" | sed s/MODE/enforce/)")}"
+runc run fbvm-pol >/tmp/pol.out 2>&1
+rc=$?
+if [ $rc = 0 ] && allowed read-etc; then
+	ok "a container with a policy annotation starts under the hook (enforce)"
+else
+	not_ok "a container with a policy annotation starts under the hook (enforce, status $rc)"
+	diag </tmp/pol.out
+fi
+check "read: a file under a read-denied directory cannot be opened (EACCES)" denied read-secret
+check "read: an allow on a deeper path opens that file" allowed read-public
+check "read: the read-denied directory cannot be listed" denied list-secrets
+check "read: files under a write-denied /etc still read" allowed read-etc
+check "write: appending to a file under /etc fails with EACCES" denied write-etc
+check "create: a new file under /etc fails with EACCES" denied create-etc
+check "create: a new directory under /etc fails with EACCES" denied mkdir-etc
+check "delete: unlinking under /etc fails with EACCES" denied delete-etc
+check "rename: renaming under /etc fails with EACCES" denied rename-etc
+check "exec: a script under /tmp cannot be executed (EACCES)" denied exec-tmp
+check "exec: binaries outside /tmp still run" allowed exec-bin
+check "create: /tmp, denied only exec, takes new files" allowed create-tmp
+check "escape: a hard link cannot take a read-denied file out of its directory" denied hardlink-out
+check "escape: a symlink to a read-denied file does not open it" denied symlink-read
+check "escape: the directory of a rule cannot be renamed away" denied rename-rule-dir
+etc_unchanged() {
+	has_line $rootfs/etc/public public-data && [ -e $rootfs/etc/del-me ] && [ -e $rootfs/etc/mv-me ]
+}
+check "the image is unchanged where the policy denied" etc_unchanged
+check "after the container stops no fusebox program, map, link or pin is left" eventually nothing_left
+[ "$TAP_FAILED" = 0 ] || { fb_bpf_left | diag; diag </tmp/pol.out; }
+check "after the container stops its state directory is gone" test ! -e /run/fusebox/fbvm-pol
+runc delete -f fbvm-pol >/dev/null 2>&1
+
+# ---- audit ----
+reset_etc
+use_annotations "{\"fusebox.io/policy\": $(jstr "$(echo "$policy" | sed s/MODE/audit/)")}"
+runc run fbvm-audit >/tmp/pol.out 2>&1
+rc=$?
+n=$(grep -c ':ok$' /tmp/pol.out)
+if [ $rc = 0 ] && [ "$n" = 15 ]; then
+	ok "audit mode denies nothing: all 15 accesses succeed"
+else
+	not_ok "audit mode denies nothing: all 15 accesses succeed (status $rc, $n ok)"
+	grep -v ':ok$' /tmp/pol.out | diag
+fi
+check "audit mode: the container really changed /etc" test ! -e $rootfs/etc/del-me
+check "after the audit container stops nothing of fusebox's BPF is left" eventually nothing_left
+runc delete -f fbvm-audit >/dev/null 2>&1
+[ -d $rootfs/s2 ] && mv $rootfs/s2 $rootfs/secrets
+
+# ---- two containers share the program set ----
+reset_etc
+use_annotations "{\"fusebox.io/policy\": $(jstr "$(echo "$policy" | sed s/MODE/enforce/)")}"
+echo 'sleep 60' >$rootfs/long.sh
+sed 's|"/cmd.sh"|"/long.sh"|' config.json >config.long && mv config.long config.json
+if runc run -d fbvm-long >/tmp/long.out 2>&1 </dev/null; then
+	use_annotations "{\"fusebox.io/policy\": $(jstr "$(echo "$policy" | sed s/MODE/enforce/)")}"
+	runc run fbvm-short >/tmp/pol.out 2>&1
+	check "a second container with a policy runs while the first one is up" allowed read-public
+	check "when one of two containers stops, the program set stays pinned" \
+		test -e /sys/fs/bpf/fusebox/policy/fb_policy_cfg
+	runc exec fbvm-long cat /secrets/key >/tmp/exec.out 2>&1
+	check "the remaining container is still enforced" grep -q 'Permission denied' /tmp/exec.out
+	check "while a container runs, its programs and pins are there to see" \
+		sh -c "bpftool prog show | grep -q 'name fb_file_open' && ls /sys/fs/bpf/fusebox/policy | grep -q link_"
+	check "while it runs, a process outside the container reads what it may not" \
+		grep -qx top-secret $rootfs/secrets/key
+	runc kill fbvm-long KILL >/dev/null 2>&1
+	eventually sh -c 'runc state fbvm-long | grep -q stopped'
+	runc delete -f fbvm-long >/tmp/del.out 2>&1
+	check "when the last container is deleted, nothing of fusebox's BPF is left" eventually nothing_left
+	check "... and no state directory" test ! -e /run/fusebox/fbvm-long
+else
+	not_ok "a detached container with a policy starts"
+	diag </tmp/long.out
+fi
+runc delete -f fbvm-short >/dev/null 2>&1
+runc delete -f fbvm-long >/dev/null 2>&1
+
+# ---- the operator's program ----
+reset_etc
+echo no >$rootfs/etc/forbidden
+use_annotations "{\"fusebox.io/programs\": $(jstr '["deny_forbidden"]')}"
+cat >$rootfs/cmd.sh <<'SH'
+cat /etc/forbidden
+cat /etc/public
+SH
+runc run fbvm-prog >/tmp/prog.out 2>&1
+rc=$?
+check "fusebox.io/programs: the operator's lsm_cgroup program denies inside the container" \
+	grep -q "can't open '/etc/forbidden': Operation not permitted" /tmp/prog.out
+check "fusebox.io/programs: other files still open (status $rc)" has_line /tmp/prog.out public-data
+check "outside the container the file stays readable" has_line $rootfs/etc/forbidden no
+check "after the program's container stops no link or pin of it is left" eventually nothing_left
+[ "$TAP_FAILED" = 0 ] || { fb_bpf_left | diag; diag </tmp/prog.out; }
+runc delete -f fbvm-prog >/dev/null 2>&1
+
+cp config-plain.json config.json
+exit 0
