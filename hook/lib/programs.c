@@ -37,7 +37,7 @@ int fb_programs_parse(const char *json, struct fb_programs *out, char *err, size
 		return fb_errf(err, errlen, -EINVAL,
 			       FB_PROGRAMS_ANNOTATION ": larger than %d bytes " EXPECTED,
 			       FB_PROGRAMS_JSON_MAX);
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root)
 		return fb_errf(err, errlen, -EINVAL,
 			       FB_PROGRAMS_ANNOTATION ": invalid JSON at line %d: %s " EXPECTED,
