@@ -11,8 +11,10 @@
 #                             config-hook.json: the same with fusebox-hook as createRuntime
 #                             and poststop hook, annotations "@ANNOTATIONS@" for tests to fill
 #   /opt/fusebox/fusebox.conf the hook's config: policies, programs in /opt/fusebox/{policies,programs}
-#   /opt/fusebox/programs     deny_forbidden.bpf.o (progs/op_deny_name.bpf.c), an operator program
-#   /opt/fusebox/tests        tests/vm/guest{,-nobpf}/*.sh and tests/vm/lib/tap.sh
+#   /opt/fusebox/programs     deny_forbidden.bpf.o (progs/op_deny_name.bpf.c), an operator program;
+#                             not_cgroup.bpf.o (bpf/lsm_probe.bpf.o), one the hook must refuse
+#   /opt/fusebox/layers       the lower_root for fusebox.io/mounts in the guest
+#   /opt/fusebox/tests        tests/vm/guest{,-nobpf}/*.sh and tests/vm/lib/*.sh
 #   /opt/fusebox/kconfig      the guest kernel's config lines the tests compare against
 #   /lib/modules/*.ko         KERNEL_DIR/modules (fuse.ko where FUSE is a module)
 # Uncompressed, because QEMU loads it straight into guest memory and a gzip'ed one
@@ -75,7 +77,11 @@ for b in vm-probe vm-deny-open; do
 done
 mkdir -p "$root/opt/fusebox/policies" "$root/opt/fusebox/programs"
 add_file "$O/tests/vm/op_deny_name.bpf.o" /opt/fusebox/programs/deny_forbidden.bpf.o 0644
+# Not an lsm_cgroup-only object: attaching it fails after the policy is in place.
+add_file "$O/bpf/lsm_probe.bpf.o" /opt/fusebox/programs/not_cgroup.bpf.o 0644
+mkdir -p "$root/opt/fusebox/layers"
 cat >"$root/opt/fusebox/fusebox.conf" <<CONF
+lower_root = /opt/fusebox/layers
 state_dir = /run/fusebox
 fuseboxd = /opt/fusebox/bin/fuseboxd
 policy_dir = /opt/fusebox/policies
@@ -96,7 +102,9 @@ fi
 for t in tests/vm/guest/*.sh tests/vm/guest-nobpf/*.sh; do
 	add_file "$t" "/opt/fusebox/tests/${t#tests/vm/}" 0755
 done
-add_file tests/vm/lib/tap.sh /opt/fusebox/tests/lib/tap.sh
+for l in tests/vm/lib/*.sh; do
+	add_file "$l" "/opt/fusebox/tests/lib/${l##*/}"
+done
 echo "${FUSEBOX_VM_TEST_TIMEOUT:-90}" >"$root/opt/fusebox/test-timeout"
 grep -E '^(# )?CONFIG_(BPF_LSM|BPF_SYSCALL|CGROUP_BPF|FUSE_FS|FUSE_PASSTHROUGH|FUSE_IO_URING)[= ]' \
 	"$kdir/config" >"$root/opt/fusebox/kconfig" || true

@@ -5,31 +5,7 @@
 # nothing, the operator's own program is attached, and once the containers are
 # gone no fusebox program, link, map or pin is left.
 . /opt/fusebox/tests/lib/tap.sh
-
-bundle=/opt/fusebox/bundle
-rootfs=$bundle/rootfs
-cd $bundle || exit 1
-cp config.json config-plain.json
-
-# fb_bpf_left: fusebox's programs, maps and pins that exist (none: empty).
-fb_bpf_left() {
-	bpftool prog show 2>/dev/null | grep -E 'name (fb_|op_deny)'
-	bpftool map show 2>/dev/null | grep -E 'name (fb_|policy_b)'
-	ls /sys/fs/bpf/fusebox 2>/dev/null
-	[ "$(bpftool link show 2>/dev/null | grep -c '^[0-9]')" -le "$links0" ] || echo "links: more than $links0"
-}
-links0=$(bpftool link show 2>/dev/null | grep -c '^[0-9]')
-nothing_left() { [ -z "$(fb_bpf_left)" ]; }
-
-# jstr TEXT: TEXT as a JSON string.
-jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
-
-# use_annotations JSON_OBJECT: config.json with the hook and these annotations.
-use_annotations() {
-	ANN=$1 awk '{ i = index($0, "\"@ANNOTATIONS@\"")
-		if (i) $0 = substr($0, 1, i - 1) ENVIRON["ANN"] substr($0, i + 15)
-		print }' config-hook.json >config.json
-}
+. /opt/fusebox/tests/lib/policy.sh
 
 # The image: a secret directory with one readable file, files to change in /etc,
 # a script in /tmp.
@@ -179,5 +155,5 @@ check "after the program's container stops no link or pin of it is left" eventua
 [ "$TAP_FAILED" = 0 ] || { fb_bpf_left | diag; diag </tmp/prog.out; }
 runc delete -f fbvm-prog >/dev/null 2>&1
 
-cp config-plain.json config.json
+restore_config
 exit 0

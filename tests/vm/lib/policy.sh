@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Helpers for the policy tests in the guest (busybox sh): runc containers from
+# /opt/fusebox/bundle with fusebox-hook and chosen annotations, and what is left
+# of fusebox's BPF side. Sourcing it cds into the bundle and saves config.json;
+# call restore_config at the end.
+bundle=/opt/fusebox/bundle
+rootfs=$bundle/rootfs
+cd $bundle || exit 1
+cp config.json config-plain.json
+restore_config() { cp config-plain.json config.json; }
+
+# fb_bpf_left: fusebox's programs, maps and pins that exist (none: empty).
+fb_bpf_left() {
+	bpftool prog show 2>/dev/null | grep -E 'name (fb_|op_deny)'
+	bpftool map show 2>/dev/null | grep -E 'name (fb_|policy_b)'
+	ls /sys/fs/bpf/fusebox 2>/dev/null
+	[ "$(bpftool link show 2>/dev/null | grep -c '^[0-9]')" -le "$links0" ] || echo "links: more than $links0"
+}
+links0=$(bpftool link show 2>/dev/null | grep -c '^[0-9]')
+nothing_left() { [ -z "$(fb_bpf_left)" ]; }
+
+# jstr TEXT: TEXT as a JSON string.
+jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+
+# use_annotations JSON_OBJECT: config.json with the hook and these annotations.
+use_annotations() {
+	ANN=$1 awk '{ i = index($0, "\"@ANNOTATIONS@\"")
+		if (i) $0 = substr($0, 1, i - 1) ENVIRON["ANN"] substr($0, i + 15)
+		print }' config-hook.json >config.json
+}
+
