@@ -18,6 +18,9 @@ int ctl_cleanup(int argc, char **argv);
 /* policy check FILE | policy explain FILE PATH RIGHT  [--profile-dir DIR] [--profile NAME] */
 int ctl_policy(int argc, char **argv);
 
+/* audit [--config FILE] [--follow] [--syslog] [ID]: the policy's audit events */
+int ctl_audit(int argc, char **argv);
+
 /* probe: kernel features fusebox uses */
 int ctl_probe(int argc, char **argv);
 

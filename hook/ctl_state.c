@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <bpf/bpf.h>
 
 #include "conf.h"
 #include "ctl.h"
@@ -54,9 +55,22 @@ static int show_one(const struct fb_conf *conf, const char *id)
 	for (size_t i = 0; i < st.n; i++)
 		printf("  %s\tfuseboxd %d (%s)\n", st.m[i].target, st.m[i].daemon_pid,
 		       daemon_alive(&st.m[i]) ? "running" : "gone");
-	if (st.policy.on)
+	if (st.policy.on) {
+		struct fb_policy_set set = FB_POLICY_SET_INIT;
+		struct fb_policy_cfg cfg;
+		__u64 key = st.policy.cgroup_id;
+
 		printf("  policy: cgroup %s (id %llu), %u program%s\n", strna(st.policy.cgroup),
 		       st.policy.cgroup_id, st.policy.n_programs, st.policy.n_programs == 1 ? "" : "s");
+		/* Events the kernel could not queue: never silently lost. */
+		if (fb_policy_set_open(&set) == 0) {
+			if (bpf_map_lookup_elem(set.cfg_fd, &key, &cfg) == 0)
+				printf("  policy: %s, audit events dropped: %llu\n",
+				       cfg.mode == FB_MODE_AUDIT ? "audit" : "enforce",
+				       (unsigned long long)cfg.dropped);
+			fb_policy_set_close(&set);
+		}
+	}
 	fb_state_free(&st);
 	return 0;
 }

@@ -18,6 +18,9 @@ static const struct {
 	{ "policy", ctl_policy,
 	  "policy check FILE [--profile-dir DIR] [--profile NAME] | explain FILE PATH RIGHT\n"
 	  "                                lint a file-access policy, show how it resolves" },
+	{ "audit", ctl_audit,
+	  "audit [--config FILE] [--follow] [--syslog] [ID]\n"
+	  "                                print (and consume) the policy's audit events" },
 	{ "probe", ctl_probe, "probe                         kernel features fusebox uses" },
 	{ "reqstat", ctl_reqstat,
 	  "reqstat [--mount DIR] [--json] -- CMD [ARGS]\n"

@@ -227,3 +227,11 @@ fake_policy_state() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"policy: cgroup /sys/fs/cgroup/unified/gone (id 987654323), 1 program"* ]]
 }
+
+@test "fuseboxctl audit with no program set on the node says so and exits 0" {
+	[ ! -e /sys/fs/bpf/fusebox/policy ] || skip "a policy program set is pinned on this host"
+	run "$CTL" audit --config "$FB_T/fusebox.conf"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no policy program set on this node"* ]]
+}

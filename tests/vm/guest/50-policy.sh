@@ -114,13 +114,29 @@ use_annotations "{\"fusebox.io/policy\": $(jstr "$(echo "$policy" | sed s/MODE/e
 echo 'sleep 60' >$rootfs/long.sh
 sed 's|"/cmd.sh"|"/long.sh"|' config.json >config.long && mv config.long config.json
 if runc run -d fbvm-long >/tmp/long.out 2>&1 </dev/null; then
-	use_annotations "{\"fusebox.io/policy\": $(jstr "$(echo "$policy" | sed s/MODE/enforce/)")}"
+	use_annotations "{\"fusebox.io/policy\": $(jstr "$(echo "$policy" | sed s/MODE/audit/)")}"
 	runc run fbvm-short >/tmp/pol.out 2>&1
-	check "a second container with a policy runs while the first one is up" allowed read-public
+	# Audit mode let it rename /secrets away: put it back (same inode, same rules).
+	[ -d $rootfs/s2 ] && mv $rootfs/s2 $rootfs/secrets
+	check "a second container (audit mode) runs while the first one is up" allowed read-secret
 	check "when one of two containers stops, the program set stays pinned" \
 		test -e /sys/fs/bpf/fusebox/policy/fb_policy_cfg
 	runc exec fbvm-long cat /secrets/key >/tmp/exec.out 2>&1
 	check "the remaining container is still enforced" grep -q 'Permission denied' /tmp/exec.out
+	fuseboxctl status --config /opt/fusebox/fusebox.conf fbvm-long >/tmp/status.out 2>&1
+	check "fuseboxctl status shows the container's policy and its dropped audit events" \
+		grep -q '^  policy: enforce, audit events dropped: 0$' /tmp/status.out
+	fuseboxctl audit --config /opt/fusebox/fusebox.conf >/tmp/audit.out 2>&1
+	check "fuseboxctl audit reports the running container's denial with its id, path and rule" \
+		grep -q '^fbvm-long pid=[0-9]* uid=0 comm=cat op=open rights=read path=/secrets/key verdict=deny by=rules\[2\]$' /tmp/audit.out
+	check "fuseboxctl audit reports what audit mode let through, as verdict=audit" \
+		grep -q ' comm=cat op=open rights=read path=/secrets/key verdict=audit by=rules\[2\]$' /tmp/audit.out
+	check "fuseboxctl audit reports an exec denial by the /tmp rule" \
+		grep -q ' op=exec rights=exec path=/tmp/hello.sh verdict=audit by=rules\[1\]$' /tmp/audit.out
+	[ "$TAP_FAILED" = 0 ] || { diag </tmp/status.out; diag </tmp/audit.out; }
+	fuseboxctl audit --config /opt/fusebox/fusebox.conf >/tmp/audit2.out 2>&1
+	check "events are read once: a second fuseboxctl audit finds none of them" \
+		sh -c '! grep -q path=/secrets/key /tmp/audit2.out' 
 	check "while a container runs, its programs and pins are there to see" \
 		sh -c "bpftool prog show | grep -q 'name fb_file_open' && ls /sys/fs/bpf/fusebox/policy | grep -q link_"
 	check "while it runs, a process outside the container reads what it may not" \
