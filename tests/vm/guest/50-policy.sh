@@ -19,7 +19,7 @@ reset_etc() {
 	echo del >$rootfs/etc/del-me
 	echo mv >$rootfs/etc/mv-me
 	rm -rf $rootfs/etc/new $rootfs/etc/newdir $rootfs/etc/moved $rootfs/tmp/k $rootfs/tmp/sl \
-		$rootfs/tmp/new $rootfs/s2
+		$rootfs/tmp/new $rootfs/s2 $rootfs/tmp/d
 }
 
 # Each check prints NAME:ok or NAME:fail:<first line of the error>.
@@ -44,6 +44,8 @@ t create-tmp sh -c 'echo x >/tmp/new'
 t hardlink-out ln /secrets/key /tmp/k
 t symlink-read sh -c 'ln -s /secrets/key /tmp/sl && cat /tmp/sl'
 t rename-rule-dir mv /secrets /s2
+t proc-fd-reopen sh -c 'exec 3</etc/public; echo x >>/proc/self/fd/3'
+t deep-create mkdir -p /tmp/$(printf 'd/%.0s' $(seq 40))
 SH
 
 policy='{"mode": "MODE", "default": "allow", "rules": ['
@@ -82,6 +84,10 @@ check "create: /tmp, denied only exec, takes new files" allowed create-tmp
 check "escape: a hard link cannot take a read-denied file out of its directory" denied hardlink-out
 check "escape: a symlink to a read-denied file does not open it" denied symlink-read
 check "escape: the directory of a rule cannot be renamed away" denied rename-rule-dir
+check "escape: reopening a read-only fd through /proc/self/fd for writing fails (EACCES)" \
+	denied proc-fd-reopen
+check "fail closed: creating deeper than the walk limit (32 levels) with no rule in reach fails" \
+	denied deep-create
 etc_unchanged() {
 	has_line $rootfs/etc/public public-data && [ -e $rootfs/etc/del-me ] && [ -e $rootfs/etc/mv-me ]
 }
@@ -97,10 +103,10 @@ use_annotations "{\"fusebox.io/policy\": $(jstr "$(echo "$policy" | sed s/MODE/a
 runc run fbvm-audit >/tmp/pol.out 2>&1
 rc=$?
 n=$(grep -c ':ok$' /tmp/pol.out)
-if [ $rc = 0 ] && [ "$n" = 15 ]; then
-	ok "audit mode denies nothing: all 15 accesses succeed"
+if [ $rc = 0 ] && [ "$n" = 17 ]; then
+	ok "audit mode denies nothing: all 17 accesses succeed"
 else
-	not_ok "audit mode denies nothing: all 15 accesses succeed (status $rc, $n ok)"
+	not_ok "audit mode denies nothing: all 17 accesses succeed (status $rc, $n ok)"
 	grep -v ':ok$' /tmp/pol.out | diag
 fi
 check "audit mode: the container really changed /etc" test ! -e $rootfs/etc/del-me
