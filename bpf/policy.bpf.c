@@ -69,14 +69,6 @@ struct {
 	__uint(max_entries, FB_AUDIT_RINGBUF_SIZE);
 } fb_audit_events SEC(".maps");
 
-/* An event is larger than the BPF stack: it is built here, then copied out. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fb_audit_event);
-} fb_audit_scratch SEC(".maps");
-
 /*
  * Two layouts of "the mounts of a superblock": a list_head up to 6.15, a
  * singly linked list of struct mount from 6.16. CO-RE picks one at load time.
@@ -178,6 +170,8 @@ struct scratch {
 	struct walk w;	/* the access being judged */
 	struct walk nw; /* the audit event's names */
 	struct sb_scan s;
+	/* Larger than the BPF stack: built here, then copied to the ring buffer. */
+	struct fb_audit_event ev;
 };
 
 struct {
@@ -399,12 +393,12 @@ static long name_step(__u32 i, void *ctx)
 	struct fb_audit_event *ev;
 	const unsigned char *name;
 	struct mount *mnt;
-	__u32 zero = 0, n;
+	__u32 n;
 	enum step r;
 
-	ev = bpf_map_lookup_elem(&fb_audit_scratch, &zero);
-	if (!ev || !sc)
+	if (!sc)
 		return 1;
+	ev = &sc->ev;
 	w = &sc->nw;
 	d = (struct dentry *)w->d;
 	inode = BPF_CORE_READ(d, d_inode);
@@ -438,7 +432,7 @@ static long name_step(__u32 i, void *ctx)
 }
 
 /*
- * Report a deny: built in the per-CPU scratch event, copied to the ring
+ * Report a deny: built in the task's scratch event, copied to the ring
  * buffer. A full ring buffer is counted in the container's cfg->dropped.
  */
 static __always_inline void report(struct fb_policy_cfg *cfg, const struct walk *w, __u32 op,
@@ -447,13 +441,12 @@ static __always_inline void report(struct fb_policy_cfg *cfg, const struct walk 
 	struct fb_audit_event *ev;
 	struct scratch *sc = scratch();
 	struct walk *nw;
-	__u32 zero = 0;
 
-	ev = bpf_map_lookup_elem(&fb_audit_scratch, &zero);
-	if (!ev || !sc) {
+	if (!sc) {
 		__sync_fetch_and_add(&cfg->dropped, 1);
 		return;
 	}
+	ev = &sc->ev;
 	ev->cgroup_id = w->cgid;
 	ev->ktime_ns = bpf_ktime_get_boot_ns();
 	ev->pid = bpf_get_current_pid_tgid() >> 32;
