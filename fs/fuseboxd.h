@@ -111,9 +111,12 @@ struct fbx_options {
 	bool passthrough;
 	bool nosync; /* volatile / fsync=0: fsync requests do nothing */
 	bool noopen; /* no OPEN/RELEASE round trips, page-cached reads */
+	char *policy;	   /* file-access policy to enforce (access.c), or NULL */
+	char *policy_root; /* the mount's container path, for the policy's paths */
 };
 
 struct fbx_hl_index;
+struct fbx_access;
 
 struct fbx_fs {
 	struct fbx_layer *layers;
@@ -136,6 +139,7 @@ struct fbx_fs {
 	pthread_rwlock_t tree_lock;
 	struct fbx_hl_index **hl; /* per layer, built on first use (hardlink.c) */
 	struct fbx_node *orphans; /* their work-dir links are not the file's names */
+	struct fbx_access *access; /* the policy this daemon enforces, or NULL */
 	atomic_uint_fast64_t tmp_seq;
 };
 
@@ -245,6 +249,12 @@ void fbx_orphan_drop(struct fbx_fs *fs, struct fbx_node *n);
 void fbx_orphan_mark(struct fbx_fs *fs, struct fbx_node *n);
 unsigned int fbx_orphan_links(struct fbx_fs *fs, const struct stat *st);
 int fbx_dir_is_empty(struct fbx_fs *fs, struct fbx_node *dir);
+
+/* access.c: the file-access policy, where fuseboxd enforces it */
+int fbx_access_load(struct fbx_fs *fs, const char *file, const char *root);
+void fbx_access_free(struct fbx_access *a);
+int fbx_check(fuse_req_t req, const struct fbx_node *n, const char *name, uint32_t rights);
+uint32_t fbx_open_rights(int flags);
 
 /* hardlink.c */
 int fbx_hardlinks_copy_up(struct fbx_fs *fs, unsigned int layer, ino_t ino, int ufd);

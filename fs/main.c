@@ -108,6 +108,11 @@ static int fs_init(struct fbx_fs *fs, const struct fbx_options *o)
 		if (r < 0)
 			return r;
 	}
+	if (o->policy) {
+		r = fbx_access_load(fs, o->policy, o->policy_root);
+		if (r < 0)
+			return r;
+	}
 	r = fbx_itable_init(&fs->itable);
 	if (r == 0)
 		r = fbx_root_create(fs);
@@ -123,6 +128,7 @@ static void fs_fini(struct fbx_fs *fs)
 	fbx_itable_destroy(&fs->itable);
 	fbx_upper_fini(fs);
 	fbx_hardlinks_free(fs);
+	fbx_access_free(fs->access);
 	fbx_layers_close(fs->layers, fs->nlayers);
 	pthread_mutex_destroy(&fs->ns_lock);
 	pthread_rwlock_destroy(&fs->tree_lock);

@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <sys/xattr.h>
 
+#include "bpf/policy.h"
+
 /* Copy n up and open its upper object with flags. */
 static int upper_open(struct fbx_fs *fs, struct fbx_node *n, int flags, bool with_data)
 {
@@ -34,7 +36,16 @@ static int set_attrs(fuse_req_t req, struct fbx_node *n, const struct stat *attr
 	bool truncate_only = (to_set & FUSE_SET_ATTR_SIZE) && attr->st_size == 0;
 	_cleanup_close_ int fd = -1;
 	char p[32];
+	int r;
 
+	r = fbx_check(req, n, NULL,
+		      (to_set & FUSE_SET_ATTR_SIZE ? FB_RIGHT_WRITE : 0) |
+			  (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+				     FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)
+			       ? FB_RIGHT_SETATTR
+			       : 0));
+	if (r < 0)
+		return r;
 	fd = upper_open(fs, n, O_PATH, !truncate_only);
 	if (fd < 0)
 		return fd;
@@ -106,6 +117,9 @@ static int change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	/* The overlay's own markers are not the container's to set. */
 	if (fbx_xattr_is_private(name))
 		return -EPERM;
+	r = fbx_check(req, n, NULL, FB_RIGHT_SETATTR);
+	if (r < 0)
+		return r;
 	fd = upper_open(fs, n, O_PATH, true);
 	if (fd < 0)
 		return fd;

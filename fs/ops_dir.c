@@ -11,6 +11,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include "bpf/policy.h"
+
 static struct fbx_dirlist *dirlist_of(const struct fuse_file_info *fi)
 {
 	return (struct fbx_dirlist *)(uintptr_t)fi->fh;
@@ -32,7 +34,9 @@ void fbx_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, n ? ENOTDIR : ESTALE);
 		return;
 	}
-	r = fbx_dirlist_build(fs, n, &l);
+	r = fbx_check(req, n, NULL, FB_RIGHT_READ);
+	if (r == 0)
+		r = fbx_dirlist_build(fs, n, &l);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;

@@ -10,6 +10,8 @@
 
 #include <fcntl.h>
 
+#include "bpf/policy.h"
+
 /*
  * The file the kernel reads (and, for upper files, writes) for this node:
  * upper files are opened read-write once and shared by every open.
@@ -156,6 +158,11 @@ void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, S_ISDIR(n->type) ? EISDIR : EINVAL);
 		return;
 	}
+	r = fbx_check(req, n, NULL, fbx_open_rights(fi->flags));
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
 	if (fs->noopen) {
 		/* From now on the kernel opens files without asking. */
 		fuse_reply_err(req, ENOSYS);
@@ -202,6 +209,11 @@ void fbx_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 	int r;
 
 	r = fbx_can_change(fs, dir, dir);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	r = fbx_check(req, dir, name, FB_RIGHT_CREATE | fbx_open_rights(fi->flags));
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;

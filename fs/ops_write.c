@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 
+#include "bpf/policy.h"
+
 /* The merged lookup of NAME in DIR. */
 static int lookup_name(struct fbx_fs *fs, struct fbx_node *dir, const char *name,
 		       struct fbx_found *f)
@@ -188,6 +190,11 @@ static void new_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EPERM);
 		return;
 	}
+	r = fbx_check(req, dir, name, FB_RIGHT_CREATE);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
 	pthread_mutex_lock(&fs->ns_lock);
 	r = pfd = prepare_new(fs, dir, name, S_ISDIR(o->mode), &opaque);
 	if (r >= 0)
@@ -274,6 +281,13 @@ static void fbx_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, co
 		fuse_reply_err(req, EPERM);
 		return;
 	}
+	r = fbx_check(req, n, NULL, FB_RIGHT_LINK);
+	if (r == 0)
+		r = fbx_check(req, dir, newname, FB_RIGHT_LINK);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
 	pthread_mutex_lock(&fs->ns_lock);
 	r = n->unlinked ? -ENOENT : fbx_copy_up(fs, n, true);
 	if (r == 0)
@@ -358,6 +372,11 @@ static void remove_op(fuse_req_t req, fuse_ino_t parent, const char *name, bool 
 	int r;
 
 	r = fbx_can_change(fs, dir, dir);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	r = fbx_check(req, dir, name, FB_RIGHT_DELETE);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -570,6 +589,13 @@ static void fbx_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int r;
 
 	r = fbx_can_change(fs, sdir, ddir);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	r = fbx_check(req, sdir, name, FB_RIGHT_RENAME);
+	if (r == 0)
+		r = fbx_check(req, ddir, newname, FB_RIGHT_RENAME);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;

@@ -43,6 +43,8 @@ void fbx_usage(FILE *f)
 	    "         ro (default without upperdir), rw, suid, nosuid, dev, nodev, exec,\n"
 	    "         noexec, noatime, allow_other, default_permissions (always on), fsname=,\n"
 	    "         subtype=, volatile or fsync=0 (fsync does nothing), fsync=1,\n"
+	    "         policy=FILE,policy_root=DIR (enforce a fusebox.io/policy JSON file on\n"
+	    "         this mount, whose root is DIR in the policy's paths),\n"
 	    "         nopassthrough (serve reads in the daemon instead of the kernel),\n"
 	    "         noopen (no OPEN/RELEASE requests: file data is read once through the\n"
 	    "         daemon and kept in the page cache; fastest for many small files,\n"
@@ -135,7 +137,7 @@ static int parse_lowerdir(struct fbx_options *o, char *value)
 	return 0;
 }
 
-/* upperdir=DIR, workdir=DIR: absolute, once. */
+/* upperdir=, workdir=, policy=, policy_root=: an absolute path, once. */
 static int parse_dir(char **out, char *opt)
 {
 	char *eq = strchr(opt, '='), *v = eq + 1;
@@ -168,6 +170,10 @@ static int parse_one(struct fbx_options *o, char *opt, struct seen_opts *seen)
 		return parse_dir(&o->upperdir, opt);
 	if (startswith(opt, "workdir="))
 		return parse_dir(&o->workdir, opt);
+	if (startswith(opt, "policy="))
+		return parse_dir(&o->policy, opt);
+	if (startswith(opt, "policy_root="))
+		return parse_dir(&o->policy_root, opt);
 	/* podman's mount_program options: nothing to sync on a throw-away upper. */
 	if (streq(opt, "volatile") || streq(opt, "fsync=0")) {
 		o->nosync = true;
@@ -318,6 +324,14 @@ int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
 		fbx_err("upperdir= and workdir= go together");
 		return -EINVAL;
 	}
+	if (!o->policy != !o->policy_root) {
+		fbx_err("policy= and policy_root= go together");
+		return -EINVAL;
+	}
+	if (o->policy && o->noopen) {
+		fbx_err("policy=: a noopen mount never sees opens, so cannot enforce a policy");
+		return -EINVAL;
+	}
 	/* The daemon runs as root: without the kernel's permission checks any
 	 * user of the mount could read every file of the image. */
 	r = append_opt(&o->fuse_opts, "default_permissions");
@@ -341,6 +355,8 @@ void fbx_options_free(struct fbx_options *o)
 	free(o->lowerdirs);
 	free(o->upperdir);
 	free(o->workdir);
+	free(o->policy);
+	free(o->policy_root);
 	free(o->mountpoint);
 	free(o->fuse_opts);
 	*o = (struct fbx_options){.ready_fd = -1};
