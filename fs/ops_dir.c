@@ -13,9 +13,45 @@
 
 #include "bpf/policy.h"
 
-static struct fbx_dirlist *dirlist_of(const struct fuse_file_info *fi)
+/* An open directory: its merged listing, built when first read. */
+struct dir_handle {
+	struct fbx_dirlist *l;
+};
+
+static struct dir_handle *handle_of(const struct fuse_file_info *fi)
 {
-	return (struct fbx_dirlist *)(uintptr_t)fi->fh;
+	return (struct dir_handle *)(uintptr_t)fi->fh;
+}
+
+/*
+ * The listing to read from offset off: built on the first READDIR, not at
+ * OPENDIR, since a kernel that still caches the listing sends none; built
+ * again when read from the start (rewinddir, or the kernel's cache of it
+ * invalidated by a change).
+ */
+static int dirlist_of(fuse_req_t req, fuse_ino_t ino, off_t off, struct fuse_file_info *fi,
+		      const struct fbx_dirlist **out)
+{
+	struct fbx_fs *fs = fbx_fs_of(req);
+	struct dir_handle *h = handle_of(fi);
+	struct fbx_node *n;
+	struct fbx_dirlist *l;
+	int r;
+
+	if (h->l && off != 0) {
+		*out = h->l;
+		return 0;
+	}
+	n = fbx_node_get(fs, ino);
+	if (!n)
+		return -ESTALE;
+	r = fbx_dirlist_build(fs, n, &l);
+	if (r < 0)
+		return r;
+	fbx_dirlist_free(h->l);
+	h->l = l;
+	*out = l;
+	return 0;
 }
 
 static const char *ent_name(const struct fbx_dirlist *l, size_t i)
@@ -27,7 +63,7 @@ void fbx_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
 	struct fbx_node *n = fbx_node_get(fs, ino);
-	struct fbx_dirlist *l;
+	struct dir_handle *h;
 	int r;
 
 	if (!n || !S_ISDIR(n->type)) {
@@ -35,28 +71,33 @@ void fbx_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	r = fbx_check(req, n, NULL, FB_RIGHT_READ);
-	if (r == 0)
-		r = fbx_dirlist_build(fs, n, &l);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fi->fh = (uintptr_t)l;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
 	if (fuse_reply_open(req, fi) != 0)
-		fbx_dirlist_free(l);
+		free(h);
 }
 
 void fbx_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	const struct fbx_dirlist *l = dirlist_of(fi);
 	_cleanup_free_ char *buf = malloc(size ? size : 1);
+	const struct fbx_dirlist *l;
 	size_t rem = size, i;
+	int r;
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	r = buf ? dirlist_of(req, ino, off, fi, &l) : -ENOMEM;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
 		return;
 	}
 	for (i = off < 0 ? l->n : (size_t)off; i < l->n; i++) {
@@ -83,7 +124,7 @@ void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
-	const struct fbx_dirlist *l = dirlist_of(fi);
+	const struct fbx_dirlist *l;
 	struct fbx_node *dir = fbx_node_get(fs, ino);
 	size_t rem = size, nadded = 0, i, k;
 	_cleanup_free_ struct fbx_node **added = NULL;
@@ -91,8 +132,9 @@ void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fbx_dirfds d = {0};
 	int r = 0;
 
-	if (!dir) {
-		fuse_reply_err(req, ESTALE);
+	r = dir ? dirlist_of(req, ino, off, fi, &l) : -ESTALE;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
 		return;
 	}
 	buf = malloc(size ? size : 1);
@@ -145,6 +187,9 @@ void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void fbx_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fbx_dirlist_free(dirlist_of(fi));
+	struct dir_handle *h = handle_of(fi);
+
+	fbx_dirlist_free(h->l);
+	free(h);
 	fuse_reply_err(req, 0);
 }
