@@ -81,6 +81,7 @@ struct fbx_node {
 	bool unlinked;		/* its name is gone: nlink is reported one less */
 	bool orphan;		/* upper object moved to the work dir ("#<id>") */
 	unsigned int nopen;	/* opens sharing backing_id (open_locks) */
+	unsigned int ncached;	/* opens served by the daemon (open_locks) */
 	struct fbx_node *next_key;
 	struct fbx_node *next_id;
 	struct fbx_node *next_orphan; /* fs->orphans list (itable.lock) */

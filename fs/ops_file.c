@@ -37,18 +37,30 @@ static int open_backing(struct fbx_fs *fs, const struct fbx_node *n, bool *rw)
 
 /*
  * Attach the node's backing file to this open: 1 when attached, 0 to serve
- * the open in the daemon instead (the kernel refused the file), -ETXTBSY when
- * the node's open backing file is not this one (the lower file, still open,
- * after a copy-up): the kernel allows one backing file per inode and then
- * requires it for every open, so such an open can be served neither way.
+ * the open in the daemon instead, -ETXTBSY when it can be neither. The kernel
+ * keeps one io mode per inode: while one open of it is passed through, every
+ * other must be, with the same backing file; while one is served by the
+ * daemon (cached), none may be passed through. So an open is served by the
+ * daemon while others are, when the kernel refuses the file, and for a file
+ * just created (prefer_cached: its first writes are small; setting up and
+ * tearing down a backing file costs more than they do). -ETXTBSY: the node's
+ * open backing file is not this one (the lower file, still open, after a
+ * copy-up).
  */
 static int passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, int fd,
-			      bool fd_rw, bool writing, struct fuse_file_info *fi)
+			      bool fd_rw, bool writing, bool prefer_cached,
+			      struct fuse_file_info *fi)
 {
 	pthread_mutex_t *lock = fbx_open_lock(fs, n);
+	bool refused = false;
 	int r;
 
 	pthread_mutex_lock(lock);
+	if (n->ncached > 0 || (prefer_cached && n->nopen == 0)) {
+		n->ncached++;
+		pthread_mutex_unlock(lock);
+		return 0;
+	}
 	if (n->backing_id <= 0) {
 		int id = fuse_passthrough_open(req, fd);
 
@@ -57,6 +69,7 @@ static int passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node
 			n->backing_layer = n->layer;
 			n->backing_rw = fd_rw;
 		}
+		refused = id <= 0;
 	}
 	if (n->backing_id <= 0)
 		r = 0;
@@ -68,13 +81,26 @@ static int passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node
 		n->nopen++;
 		fi->backing_id = n->backing_id;
 		fi->fh = FBX_FH_PASSTHROUGH;
+	} else if (r == 0) {
+		n->ncached++;
 	}
 	pthread_mutex_unlock(lock);
-	if (r == 0 && !atomic_exchange(&fs->passthrough_failed_logged, true))
+	if (refused && !atomic_exchange(&fs->passthrough_failed_logged, true))
 		fbx_log(FUSE_LOG_WARNING,
 			"passthrough refused for a file of %s: its reads go through the daemon",
 			fs->layers[n->layer].path);
 	return r;
+}
+
+/* A daemon-served open of n ends. */
+static void cached_detach(struct fbx_fs *fs, struct fbx_node *n)
+{
+	pthread_mutex_t *lock = fbx_open_lock(fs, n);
+
+	pthread_mutex_lock(lock);
+	if (n->ncached > 0)
+		n->ncached--;
+	pthread_mutex_unlock(lock);
 }
 
 /* Drop one open's share of the backing id; the last one closes it. */
@@ -104,7 +130,7 @@ static void open_reply(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, in
 	fi->noflush = 1;
 	/* The kernel refuses any open flag but direct_io, noflush and
 	 * parallel_direct_writes with passthrough: keep_cache only without. */
-	r = fs->passthrough ? passthrough_attach(req, fs, n, fd, fd_rw, writing, fi) : 0;
+	r = fs->passthrough ? passthrough_attach(req, fs, n, fd, fd_rw, writing, e != NULL, fi) : 0;
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		close(fd);
@@ -122,14 +148,19 @@ static void open_reply(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, in
 	if (writing && !fd_rw) {
 		fuse_reply_err(req, EROFS);
 		close(fd);
+		if (fs->passthrough)
+			cached_detach(fs, n);
 		return;
 	}
 	/* Page cache of the FUSE inode survives closes: lower files never change. */
 	fi->keep_cache = n->layer != 0;
 	fi->fh = (uint64_t)fd;
 	r = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
-	if (r != 0)
+	if (r != 0) {
 		close(fd);
+		if (fs->passthrough)
+			cached_detach(fs, n);
+	}
 }
 
 static bool lower_backing_busy(struct fbx_fs *fs, struct fbx_node *n)
@@ -301,13 +332,15 @@ void fbx_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
 
-	if (fi->fh == FBX_FH_PASSTHROUGH) {
-		struct fbx_node *n = fbx_node_get(fs, ino);
+	struct fbx_node *n = fs->passthrough ? fbx_node_get(fs, ino) : NULL;
 
+	if (fi->fh == FBX_FH_PASSTHROUGH) {
 		if (n)
 			passthrough_detach(req, fs, n, true);
 	} else {
 		close((int)fi->fh);
+		if (n)
+			cached_detach(fs, n);
 	}
 	fuse_reply_err(req, 0);
 }
