@@ -744,6 +744,33 @@ static __u32 denies_at(const struct fb_policy *p, const char *path)
 	return r ? fb_rule_denies(r) : 0;
 }
 
+/*
+ * A rule's rights as the parser must read them to give back the same rule:
+ * where the parser would imply a deny of rename or link that the rule does
+ * not carry (a combined policy decides those above the rule), name the
+ * verdict the policy takes there, which is the one from above. Decisions
+ * do not change.
+ */
+static void rule_make_explicit(const struct fb_policy *p, size_t i, __u32 *allow, __u32 *deny)
+{
+	struct fb_rule probe = {.allow = *allow, .deny = *deny};
+	const struct fb_rule *r = &p->rules[i];
+
+	rule_imply(&probe);
+	for (int b = 0; b < FB_NR_RIGHTS; b++) {
+		__u32 right = 1u << b;
+		struct fb_decision d;
+
+		if (!(probe.implied & right) || (r->implied & right))
+			continue;
+		decide_walk(p, r->path, strlen(r->path), right, &d);
+		if (d.verdict == FB_ALLOW)
+			*allow |= right;
+		else
+			*deny |= right;
+	}
+}
+
 static int rule_path_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct fb_rule *)a)->path, ((const struct fb_rule *)b)->path);
@@ -818,8 +845,47 @@ int fb_policy_combine(const struct fb_policy *profile, const struct fb_policy *a
 		}
 	}
 	qsort(c->rules, c->n_rules, sizeof(*c->rules), rule_path_cmp);
+	for (size_t i = 0; i < c->n_rules; i++)
+		rule_make_explicit(c, i, &c->rules[i].allow, &c->rules[i].deny);
 	*out = TAKE_PTR(c);
 	return 0;
+}
+
+/* ---- back to JSON ------------------------------------------------------------- */
+
+static json_t *rights_json(__u32 mask)
+{
+	json_t *a = json_array();
+
+	for (int b = 0; a && b < FB_NR_RIGHTS; b++)
+		if (mask & (1u << b) && json_array_append_new(a, json_string(right_names[b])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+json_t *fb_policy_to_json(const struct fb_policy *p)
+{
+	json_auto_t *root = NULL;
+	json_t *rules = json_array();
+
+	root = json_pack("{s:s, s:s, s:o}", "mode", p->mode == FB_MODE_AUDIT ? "audit" : "enforce",
+			 "default", p->dflt == FB_DENY ? "deny" : "allow", "rules", rules);
+	if (!root)
+		return NULL;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		json_t *jr = json_pack("{s:s}", "path", p->rules[i].path);
+		__u32 allow = p->rules[i].allow, deny = p->rules[i].deny;
+
+		if (!jr || json_array_append_new(rules, jr) < 0)
+			return NULL;
+		rule_make_explicit(p, i, &allow, &deny);
+		if ((allow && json_object_set_new(jr, "allow", rights_json(allow)) < 0) ||
+		    (deny && json_object_set_new(jr, "deny", rights_json(deny)) < 0))
+			return NULL;
+	}
+	return TAKE_PTR(root);
 }
 
 /* ---- compiling to kernel maps ------------------------------------------------ */

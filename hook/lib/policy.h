@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 
 #include "bpf/policy.h"
 
@@ -135,6 +136,13 @@ struct fb_policy_obj {
 	int pinned_by; /* rules[] index that pins it, or -1 */
 };
 int fb_policy_objects(const struct fb_policy *p, struct fb_policy_obj **out, size_t *n);
+
+/*
+ * The policy in the fusebox.io/policy format (mode, default, rules in order):
+ * fb_policy_parse() of it gives back the same rules, implied rights included.
+ * NULL when out of memory.
+ */
+json_t *fb_policy_to_json(const struct fb_policy *p);
 
 struct fb_policy *fb_policy_dup(const struct fb_policy *p);
 void fb_policy_free(struct fb_policy *p);

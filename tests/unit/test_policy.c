@@ -710,6 +710,93 @@ static void combining_with_one_side_missing_copies_it(void **state)
 	assert_null(none);
 }
 
+/* ---- back to JSON ------------------------------------------------------------- */
+
+static void expect_same_policy(const struct fb_policy *a, const struct fb_policy *b)
+{
+	assert_int_equal(a->mode, b->mode);
+	assert_int_equal(a->dflt, b->dflt);
+	assert_int_equal(a->n_rules, b->n_rules);
+	for (size_t i = 0; i < a->n_rules; i++) {
+		assert_string_equal(a->rules[i].path, b->rules[i].path);
+		assert_int_equal(a->rules[i].allow, b->rules[i].allow);
+		assert_int_equal(a->rules[i].deny, b->rules[i].deny);
+		assert_int_equal(a->rules[i].implied, b->rules[i].implied);
+	}
+}
+
+static struct fb_policy *round_trip(const struct fb_policy *p)
+{
+	json_t *j = fb_policy_to_json(p);
+	_cleanup_free_ char *text = NULL;
+	struct fb_policy *back;
+
+	assert_non_null(j);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	assert_non_null(text);
+	back = parse_ok(text);
+	return back;
+}
+
+/*
+ * What fuseboxd is handed (the effective policy as JSON) parses back to the
+ * very rules the hook decided on: each written right, each implied one, mode
+ * and default; for combined policies too, whose rules the combination made.
+ */
+static void serialized_policy_parses_back_to_the_same_rules(void **state)
+{
+	static const char *const docs[] = {
+	    example_json,
+	    "{\"mode\": \"audit\", \"default\": \"deny\", \"rules\": [{\"path\": \"/\", "
+	    "\"allow\": [\"read\", \"exec\"]}, {\"path\": \"/scratch\", \"deny\": [\"write\"], "
+	    "\"allow\": [\"rename\"]}]}",
+	    "{\"rules\": []}",
+	    "{}",
+	    "{\"rules\": [{\"path\": \"/a\", \"allow\": [\"exec\"], \"deny\": [\"read\", "
+	    "\"setattr\", \"link\"]}, {\"path\": \"/a/b\", \"deny\": [\"exec\"]}]}",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+		_cleanup_policy_ struct fb_policy *p = parse_ok(docs[i]);
+		_cleanup_policy_ struct fb_policy *back = round_trip(p);
+
+		expect_same_policy(p, back);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+		for (size_t j = 0; j < ARRAY_SIZE(docs); j++) {
+			_cleanup_policy_ struct fb_policy *a = parse_ok(docs[i]);
+			_cleanup_policy_ struct fb_policy *b = parse_ok(docs[j]);
+			_cleanup_policy_ struct fb_policy *c = combine_ok(a, b);
+			_cleanup_policy_ struct fb_policy *back = round_trip(c);
+
+			expect_same_policy(c, back);
+		}
+	}
+}
+
+/*
+ * A profile that denies read but explicitly allows rename at /p: the
+ * combination allows rename there, which the parser would turn into an
+ * implied deny unless the serialized rule names it.
+ */
+static void combined_rule_keeps_its_rename_verdict_through_json(void **state)
+{
+	_cleanup_policy_ struct fb_policy *prof = parse_ok(
+	    "{\"rules\": [{\"path\": \"/p\", \"deny\": [\"read\"], \"allow\": [\"rename\"]}]}");
+	_cleanup_policy_ struct fb_policy *ann =
+	    parse_ok("{\"rules\": [{\"path\": \"/q\", \"deny\": [\"write\"]}]}");
+	_cleanup_policy_ struct fb_policy *c = combine_ok(prof, ann);
+	_cleanup_policy_ struct fb_policy *back = round_trip(c);
+
+	assert_int_equal(fb_policy_decide(c, "/p/f", R_RENAME), FB_ALLOW);
+	assert_int_equal(fb_policy_decide(back, "/p/f", R_RENAME), FB_ALLOW);
+	assert_int_equal(fb_policy_decide(back, "/p/f", R_READ), FB_DENY);
+	assert_int_equal(fb_policy_decide(back, "/p/f", R_LINK), FB_DENY);
+	assert_int_equal(fb_policy_decide(back, "/q/f", R_RENAME), FB_DENY);
+	expect_same_policy(c, back);
+}
+
 /* ---- compiling ----------------------------------------------------------------- */
 
 struct fake_obj {
@@ -1018,6 +1105,8 @@ int main(void)
 	    cmocka_unit_test(mode_and_default_take_the_stricter_side),
 	    cmocka_unit_test(combined_policy_allows_exactly_what_both_allow),
 	    cmocka_unit_test(combining_with_one_side_missing_copies_it),
+	    cmocka_unit_test(serialized_policy_parses_back_to_the_same_rules),
+	    cmocka_unit_test(combined_rule_keeps_its_rename_verdict_through_json),
 	    cmocka_unit_test(compile_emits_one_entry_per_object_keyed_by_cgroup_dev_ino),
 	    cmocka_unit_test(compile_may_deny_lists_only_deniable_rights),
 	    cmocka_unit_test(compile_refuses_a_missing_deny_rule_path_and_drops_allow_only),
