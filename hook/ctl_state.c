@@ -55,6 +55,22 @@ static int show_one(const struct fb_conf *conf, const char *id)
 	for (size_t i = 0; i < st.n; i++)
 		printf("  %s\tfuseboxd %d (%s)\n", st.m[i].target, st.m[i].daemon_pid,
 		       daemon_alive(&st.m[i]) ? "running" : "gone");
+	switch (st.enforcement) {
+	case FB_ENFORCE_NONE:
+		break;
+	case FB_ENFORCE_BPF_LSM:
+		printf("  policy: enforced by bpf-lsm\n");
+		break;
+	case FB_ENFORCE_FUSEBOXD:
+		printf("  policy: enforced by fuseboxd (no BPF LSM; every rule is inside the "
+		       "fusebox mounts)\n");
+		break;
+	case FB_ENFORCE_FUSEBOXD_DEGRADED:
+		printf("  policy: enforced by fuseboxd-degraded (no BPF LSM; only inside the fusebox "
+		       "mounts)\n  policy: NOT enforced: %s\n",
+		       strna(st.not_enforced));
+		break;
+	}
 	if (st.policy.on) {
 		struct fb_policy_set set = FB_POLICY_SET_INIT;
 		struct fb_policy_cfg cfg;

@@ -77,6 +77,7 @@ struct setup {
 	struct fb_state st;
 	struct fb_mounts mounts;
 	struct fb_policy_req policy;
+	char *policy_file; /* fuseboxd enforces the policy: <state dir>/policy.json */
 	int pidfd;
 	bool dir_created;
 	size_t n_mounted;
@@ -187,8 +188,8 @@ static int mount_one(struct setup *s, size_t i, char *err, size_t errlen)
 			return r;
 	}
 
-	r = fb_spawn_daemon(s->conf, m, sm->upper, logpath, fusefd, &sm->daemon_pid, &ready, inner,
-			    sizeof(inner));
+	r = fb_spawn_daemon(s->conf, m, sm->upper, s->policy_file, logpath, fusefd,
+			    &sm->daemon_pid, &ready, inner, sizeof(inner));
 	if (r < 0)
 		return fb_errf(err, errlen, r, FB_ANNOT_MOUNTS ": [%zu]: %s", i, inner);
 	proc_starttime(sm->daemon_pid, &sm->daemon_start);
@@ -243,7 +244,7 @@ static int stage_create(const struct fb_conf *conf, struct fb_oci_state *state, 
 		r = fb_policy_req_parse(conf, ann, &s.policy, err, errlen);
 		if (r < 0)
 			goto out;
-		r = fb_policy_kernel_check(conf, &s.policy, err, errlen);
+		r = fb_policy_kernel_check(conf, &s.mounts, &s.policy, err, errlen);
 		if (r < 0)
 			goto out;
 	}
@@ -266,18 +267,35 @@ static int stage_create(const struct fb_conf *conf, struct fb_oci_state *state, 
 	if (r < 0)
 		goto out;
 	s.dir_created = true;
+	s.st.enforcement = s.policy.enforcement;
+	s.st.not_enforced = s.policy.not_enforced;
+	/* Before the daemons start: they read it at startup. Goes with the state dir. */
+	if (fb_policy_by_fuseboxd(&s.policy))
+		r = fb_policy_write_file(conf, state->id, &s.policy, &s.policy_file, err, errlen);
 	for (size_t i = 0; i < s.mounts.n && r == 0; i++)
 		r = mount_one(&s, i, err, errlen);
 	/* After the mounts: rules may name objects inside them. */
-	if (r == 0 && want_policy)
+	if (r == 0 && s.policy.enforcement == FB_ENFORCE_BPF_LSM)
 		r = fb_policy_apply(conf, &s.policy, state->pid, cfg.root_path, &s.st, err,
 				    errlen);
+	else if (r == 0 && fb_policy_by_fuseboxd(&s.policy)) {
+		r = fb_state_write(conf, &s.st);
+		if (r < 0)
+			fb_errf(err, errlen, r, "writing state: %s", strerror(-r));
+	}
 	if (r < 0)
 		undo_setup(&s);
+	else if (s.policy.enforcement == FB_ENFORCE_FUSEBOXD_DEGRADED)
+		syslog(LOG_WARNING,
+		       "%s: %s: degraded enforcement (no BPF LSM): fuseboxd enforces the policy "
+		       "inside the fusebox mounts only; NOT enforced: %s",
+		       state->id, s.policy.annotation, s.policy.not_enforced);
 out:
 	/* id and rootfs are borrowed from state and cfg. */
 	s.st.id = NULL;
 	s.st.rootfs = NULL;
+	s.st.not_enforced = NULL;
+	free(s.policy_file);
 	fb_state_free(&s.st);
 	fb_mounts_free(&s.mounts);
 	fb_policy_req_free(&s.policy);

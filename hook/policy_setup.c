@@ -10,6 +10,7 @@
 #include "cgroup.h"
 #include "lsm_probe.h"
 #include "oci.h"
+#include "policy_fuseboxd.h"
 #include "policy_load.h"
 #include "policy_setup.h"
 #include "util.h"
@@ -89,42 +90,100 @@ void fb_policy_req_free(struct fb_policy_req *req)
 	fb_policy_free(req->policy);
 	req->policy = NULL;
 	fb_programs_free(&req->programs);
+	free(req->not_enforced);
+	req->not_enforced = NULL;
 }
 
-int fb_policy_kernel_check(const struct fb_conf *conf, const struct fb_policy_req *req, char *err,
-			   size_t errlen)
+/* Does BPF LSM run here? 1 yes, 0 no (why into detail), or -errno. */
+static int bpf_lsm_runs(char *detail, size_t len)
 {
 	struct fb_policy_set set = FB_POLICY_SET_INIT;
 	struct fb_lsm_probe why = { 0 };
-	char detail[128] = "";
 	int r;
 
+	detail[0] = '\0';
 	/* A set pinned on this boot was probed before it was loaded. */
 	if (fb_policy_set_open(&set) == 0) {
 		fb_policy_set_close(&set);
-		return 0;
+		return 1;
 	}
 	r = fb_probe_bpf_lsm_why(&why);
-	if (r == 1)
-		return 0;
+	if (r != 0)
+		return r;
+	if (why.err)
+		snprintf(detail, len, " (%s: %s)", why.stage, strerror(why.err));
+	else if (why.stage)
+		snprintf(detail, len, " (%s)",
+			 streq(why.stage, "lsm-list") ? "bpf is not an active LSM"
+						      : "programs attach but never run");
+	return 0;
+}
+
+#define NO_BPF_LSM                                                                                 \
+	"this kernel does not run BPF LSM programs%s, which enforce file-access policies; boot "  \
+	"it with the bpf LSM enabled (kernel parameter lsm=...,bpf, CONFIG_BPF_LSM=y)"
+
+int fb_policy_kernel_check(const struct fb_conf *conf, const struct fb_mounts *mounts,
+			   struct fb_policy_req *req, char *err, size_t errlen)
+{
+	struct fb_policy_gaps gaps;
+	char detail[128];
+	int r;
+
+	r = bpf_lsm_runs(detail, sizeof(detail));
 	if (r < 0)
 		return fb_errf(err, errlen, r, "%s: probing BPF LSM failed: %s", req->annotation,
 			       strerror(-r));
-	if (why.err)
-		snprintf(detail, sizeof(detail), " (%s: %s)", why.stage, strerror(why.err));
-	else if (why.stage)
-		snprintf(detail, sizeof(detail), " (%s)",
-			 streq(why.stage, "lsm-list") ? "bpf is not an active LSM"
-						      : "programs attach but never run");
-	return fb_errf(err, errlen, -EOPNOTSUPP,
-		       "%s: this kernel does not run BPF LSM programs%s, which enforce file-access "
-		       "policies; boot it with the bpf LSM enabled (kernel parameter lsm=...,bpf, "
-		       "CONFIG_BPF_LSM=y)%s; refusing to start the container without its policy",
-		       req->annotation, detail,
-		       conf->degraded_enforcement
-			       ? " (degraded_enforcement = yes is set, but enforcement by fuseboxd "
-				 "inside fusebox mounts is not implemented by this build)"
-			       : "");
+	if (r == 1) {
+		req->enforcement = FB_ENFORCE_BPF_LSM;
+		return 0;
+	}
+	/* Operator programs are BPF LSM programs: nothing else can run them. */
+	if (req->programs.n > 0 || !req->policy)
+		return fb_errf(err, errlen, -EOPNOTSUPP,
+			       FB_PROGRAMS_ANNOTATION ": " NO_BPF_LSM
+			       "; refusing to start the container without its programs",
+			       detail);
+	fb_policy_fuseboxd_gaps(req->policy, mounts, &gaps);
+	if (gaps.n == 0) {
+		req->enforcement = FB_ENFORCE_FUSEBOXD;
+		return 0;
+	}
+	if (!conf->degraded_enforcement)
+		return fb_errf(err, errlen, -EOPNOTSUPP,
+			       "%s: " NO_BPF_LSM ", and fuseboxd cannot enforce this policy on its "
+			       "own: %s; refusing to start the container without its policy",
+			       req->annotation, detail, gaps.first);
+	req->not_enforced = strdup(gaps.all);
+	if (!req->not_enforced)
+		return -ENOMEM;
+	req->enforcement = FB_ENFORCE_FUSEBOXD_DEGRADED;
+	return 0;
+}
+
+int fb_policy_write_file(const struct fb_conf *conf, const char *id,
+			 const struct fb_policy_req *req, char **file, char *err, size_t errlen)
+{
+	_cleanup_free_ char *text = NULL, *path = NULL;
+	char dir[PATH_MAX];
+	json_t *j;
+	int r;
+
+	r = fb_state_path(conf, id, dir, sizeof(dir));
+	if (r < 0)
+		return fb_errf(err, errlen, r, "state dir: %s", strerror(-r));
+	if (asprintf(&path, "%s/" FB_POLICY_FILE, dir) < 0)
+		return -ENOMEM;
+	j = fb_policy_to_json(req->policy);
+	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	r = write_file_atomic(path, text, strlen(text), 0600);
+	if (r < 0)
+		return fb_errf(err, errlen, r, "%s: %s", path, strerror(-r));
+	*file = TAKE_PTR(path);
+	return 0;
 }
 
 /* The container's root as its mount namespace sees it: /proc/PID/root + rootfs. */

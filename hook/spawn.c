@@ -20,8 +20,22 @@
 #define DAEMON_READY_FD 3
 #define DAEMON_FUSE_FD 4
 
-static int build_lowerdir_opt(const struct fb_mount_spec *m, const char *upper, char *buf,
-			      size_t len, char *err, size_t errlen)
+/* value appended at buf + *off, ',' and backslash escaped by a backslash (fuseboxd -o). */
+static void append_escaped(char *buf, size_t len, size_t *off, const char *value)
+{
+	for (const char *c = value; *c; c++) {
+		if ((*c == ',' || *c == '\\') && *off < len)
+			buf[(*off)++] = '\\';
+		if (*off < len)
+			buf[(*off)++] = *c;
+	}
+	if (*off < len)
+		buf[*off] = '\0';
+}
+
+static int build_lowerdir_opt(const struct fb_mount_spec *m, const char *upper,
+			      const char *policy_file, char *buf, size_t len, char *err,
+			      size_t errlen)
 {
 	size_t off;
 
@@ -46,6 +60,13 @@ static int build_lowerdir_opt(const struct fb_mount_spec *m, const char *upper, 
 	}
 	if (m->data == FB_DATA_CACHED)
 		off += snprintf(buf + off, off < len ? len - off : 0, ",noopen");
+	/* fuseboxd decides each access with the policy, at the mount's container path. */
+	if (policy_file) {
+		off += snprintf(buf + off, off < len ? len - off : 0, ",policy=");
+		append_escaped(buf, len, &off, policy_file);
+		off += snprintf(buf + off, off < len ? len - off : 0, ",policy_root=");
+		append_escaped(buf, len, &off, m->target);
+	}
 	if (off >= len)
 		return fb_errf(err, errlen, -ENAMETOOLONG, "too many or too long lower paths");
 	return 0;
@@ -89,8 +110,8 @@ static void __attribute__((noreturn)) exec_daemon(const struct fb_conf *conf, co
 }
 
 int fb_spawn_daemon(const struct fb_conf *conf, const struct fb_mount_spec *m,
-		    const char *upper, const char *logpath, int fusefd, pid_t *pid,
-		    int *ready_fd, char *err, size_t errlen)
+		    const char *upper, const char *policy_file, const char *logpath, int fusefd,
+		    pid_t *pid, int *ready_fd, char *err, size_t errlen)
 {
 	_cleanup_close_ int devnull = -1, logfd = -1;
 	int ready[2] = { -1, -1 }, pidpipe[2] = { -1, -1 };
@@ -98,7 +119,7 @@ int fb_spawn_daemon(const struct fb_conf *conf, const struct fb_mount_spec *m,
 	pid_t child, daemon = 0;
 	int status, r;
 
-	r = build_lowerdir_opt(m, upper, opts, sizeof(opts), err, errlen);
+	r = build_lowerdir_opt(m, upper, policy_file, opts, sizeof(opts), err, errlen);
 	if (r < 0)
 		return r;
 	if (access(conf->fuseboxd, X_OK) < 0)

@@ -22,6 +22,27 @@ static const char *const upper_kind_names[] = {
 	[FB_UPPER_PATH] = "path",
 };
 
+static const char *const enforcement_names[] = {
+	[FB_ENFORCE_BPF_LSM] = "bpf-lsm",
+	[FB_ENFORCE_FUSEBOXD] = "fuseboxd",
+	[FB_ENFORCE_FUSEBOXD_DEGRADED] = "fuseboxd-degraded",
+};
+
+const char *fb_enforcement_name(enum fb_enforcement e)
+{
+	return (size_t)e < ARRAY_SIZE(enforcement_names) ? enforcement_names[e] : NULL;
+}
+
+static int parse_enforcement(const char *s, enum fb_enforcement *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(enforcement_names); i++)
+		if (enforcement_names[i] && streq(s, enforcement_names[i])) {
+			*out = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 int fb_state_path(const struct fb_conf *conf, const char *id, char *buf, size_t len)
 {
 	if (fb_oci_check_id(id) < 0)
@@ -99,6 +120,14 @@ int fb_state_write(const struct fb_conf *conf, const struct fb_state *st)
 			 "container_pid", (json_int_t)st->container_pid, "mounts", mounts);
 	if (!root)
 		return -ENOMEM;
+	if (st->enforcement != FB_ENFORCE_NONE &&
+	    (json_object_set_new(root, "enforcement",
+				 json_string(fb_enforcement_name(st->enforcement))) < 0 ||
+	     (st->not_enforced &&
+	      json_object_set_new(root, "not_enforced", json_string(st->not_enforced)) < 0))) {
+		json_decref(root);
+		return -ENOMEM;
+	}
 	if (st->policy.on &&
 	    json_object_set_new(root, "policy",
 				json_pack("{s:I, s:s?, s:I}", "cgroup_id",
@@ -133,7 +162,7 @@ int fb_state_read(const struct fb_conf *conf, const char *id, struct fb_state *s
 	json_error_t jerr;
 	json_t *root, *mounts, *m, *policy = NULL;
 	json_int_t cpid = 0;
-	const char *rootfs = NULL;
+	const char *rootfs = NULL, *enforcement = NULL, *not_enforced = NULL;
 	size_t i;
 	ssize_t n;
 	int r;
@@ -147,16 +176,19 @@ int fb_state_read(const struct fb_conf *conf, const char *id, struct fb_state *s
 	if (n < 0)
 		return n == -ENOENT ? -ENOENT : fb_errf(err, errlen, n, "%s: %s", file, strerror(-n));
 	root = json_loadb(text, n, 0, &jerr);
-	if (!root || json_unpack_ex(root, &jerr, 0, "{s?s, s?I, s:o, s?o}", "rootfs", &rootfs,
-				    "container_pid", &cpid, "mounts", &mounts, "policy",
-				    &policy) < 0 ||
-	    !json_is_array(mounts) || json_array_size(mounts) > FB_MOUNTS_MAX) {
+	if (!root ||
+	    json_unpack_ex(root, &jerr, 0, "{s?s, s?I, s:o, s?o, s?s, s?s}", "rootfs", &rootfs,
+			   "container_pid", &cpid, "mounts", &mounts, "policy", &policy,
+			   "enforcement", &enforcement, "not_enforced", &not_enforced) < 0 ||
+	    !json_is_array(mounts) || json_array_size(mounts) > FB_MOUNTS_MAX ||
+	    (enforcement && parse_enforcement(enforcement, &st->enforcement) < 0)) {
 		json_decref(root);
 		return fb_errf(err, errlen, -EINVAL, "%s: corrupt state: %s", file, jerr.text);
 	}
 	st->id = strdup(id);
 	st->rootfs = rootfs ? strdup(rootfs) : NULL;
 	st->container_pid = (pid_t)cpid;
+	st->not_enforced = not_enforced ? strdup(not_enforced) : NULL;
 	if (policy) {
 		json_int_t cgid = 0, nprog = 0;
 		const char *cgroup = NULL;
@@ -203,6 +235,7 @@ void fb_state_free(struct fb_state *st)
 	free(st->id);
 	free(st->rootfs);
 	free(st->policy.cgroup);
+	free(st->not_enforced);
 	for (size_t i = 0; i < st->n; i++) {
 		free(st->m[i].target);
 		free(st->m[i].upper);

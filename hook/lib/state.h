@@ -36,6 +36,17 @@ struct fb_state_policy {
 	unsigned int n_programs; /* operator programs named (links under FB_PROGRAMS_PIN_DIR) */
 };
 
+/* Who enforces the container's policy (state.json "enforcement"). */
+enum fb_enforcement {
+	FB_ENFORCE_NONE,	      /* no policy annotation */
+	FB_ENFORCE_BPF_LSM,	      /* "bpf-lsm": the kernel, everywhere in the container */
+	FB_ENFORCE_FUSEBOXD,	      /* "fuseboxd": the whole policy, by fuseboxd in its mounts */
+	FB_ENFORCE_FUSEBOXD_DEGRADED, /* "fuseboxd-degraded": only what falls in the mounts */
+};
+
+/* "bpf-lsm", ...; NULL for FB_ENFORCE_NONE. */
+const char *fb_enforcement_name(enum fb_enforcement e);
+
 struct fb_state {
 	char *id;
 	char *rootfs;
@@ -43,6 +54,8 @@ struct fb_state {
 	struct fb_state_mount m[FB_MOUNTS_MAX];
 	size_t n;
 	struct fb_state_policy policy;
+	enum fb_enforcement enforcement;
+	char *not_enforced; /* fuseboxd-degraded: what of the policy is not enforced */
 };
 
 /*

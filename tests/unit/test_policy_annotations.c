@@ -2,7 +2,8 @@
 /*
  * The untrusted inputs of the policy steps that are not the policy itself:
  * the fusebox.io/programs annotation, a process's cgroup file and mountinfo,
- * and the policy part of state.json (the undo record).
+ * the policy part of state.json (the undo record), and what fuseboxd can
+ * enforce of a policy where BPF LSM is missing.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "cgroup.h"
+#include "policy_fuseboxd.h"
 #include "programs.h"
 #include "state.h"
 #include "util.h"
@@ -171,6 +173,133 @@ static void a_recorded_policy_round_trips_and_is_undone_before_the_dir_goes(void
 	assert_int_equal(undo_calls, 2);
 }
 
+/* ---- enforcement by fuseboxd ----------------------------------------------- */
+
+static struct fb_policy *policy(const char *json)
+{
+	struct fb_policy *p = NULL;
+
+	if (fb_policy_parse(json, strlen(json), FB_POLICY_ANNOTATION, &p, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	return p;
+}
+
+/* /app (passthrough) and /cache ("data": "cached"). */
+static const struct fb_mounts two_mounts = {
+	.m = { { .target = "/app" }, { .target = "/cache", .data = FB_DATA_CACHED } },
+	.n = 2,
+};
+
+static void gaps_of(const char *json, const struct fb_mounts *m, struct fb_policy_gaps *g)
+{
+	_cleanup_policy_ struct fb_policy *p = policy(json);
+
+	fb_policy_fuseboxd_gaps(p, m, g);
+}
+
+static void rules_inside_passthrough_mounts_leave_no_gap(void **unused)
+{
+	struct fb_policy_gaps g;
+
+	gaps_of("{\"rules\": [{\"path\": \"/app\", \"deny\": [\"write\"]},"
+		"{\"path\": \"/app/secrets\", \"deny\": [\"read\", \"delete\"]},"
+		"{\"path\": \"/app/secrets/pub\", \"allow\": [\"read\"]}]}",
+		&two_mounts, &g);
+	assert_int_equal(g.n, 0);
+	assert_string_equal(g.all, "");
+	/* No rules at all, nothing to see. */
+	gaps_of("{\"mode\": \"audit\"}", NULL, &g);
+	assert_int_equal(g.n, 0);
+}
+
+static void each_gap_is_named_first_one_first(void **unused)
+{
+	struct fb_policy_gaps g;
+
+	gaps_of("{\"default\": \"deny\", \"rules\": [{\"path\": \"/app/x\", \"deny\": [\"read\"]},"
+		"{\"path\": \"/\", \"deny\": [\"setattr\"]},"
+		"{\"path\": \"/etc\", \"deny\": [\"write\"]},"
+		"{\"path\": \"/apps\", \"deny\": [\"write\"]},"
+		"{\"path\": \"/cache/x\", \"deny\": [\"read\"]},"
+		"{\"path\": \"/app/bin\", \"deny\": [\"exec\", \"write\"]}]}",
+		&two_mounts, &g);
+	assert_int_equal(g.n, 6);
+	assert_string_equal(g.first, "default \"deny\" also covers what is outside the fusebox "
+				     "mounts (/app, /cache)");
+	/* An ancestor of a target is outside; so is a sibling sharing a prefix. */
+	assert_non_null(strstr(g.all, "; rules[1] \"/\" is outside the fusebox mounts (/app, /cache)"));
+	assert_non_null(strstr(g.all, "; rules[2] \"/etc\" is outside the fusebox mounts"));
+	assert_non_null(strstr(g.all, "; rules[3] \"/apps\" is outside the fusebox mounts"));
+	assert_non_null(strstr(g.all, "; rules[4] \"/cache/x\" is inside /cache, a \"data\": "
+				      "\"cached\" mount (its opens never reach fuseboxd)"));
+	assert_non_null(strstr(g.all, "; rules[5] \"/app/bin\" denies exec (mmap with PROT_EXEC "
+				      "and memfd never reach a FUSE daemon)"));
+	assert_null(strstr(g.all, "rules[0]"));
+}
+
+static void audit_mode_counts_what_it_would_deny(void **unused)
+{
+	struct fb_policy_gaps g;
+
+	gaps_of("{\"mode\": \"audit\", \"rules\": [{\"path\": \"/app/bin\", \"deny\": [\"exec\"]}]}",
+		&two_mounts, &g);
+	assert_int_equal(g.n, 1);
+	assert_non_null(strstr(g.first, "rules[0] \"/app/bin\" audits exec"));
+	gaps_of("{\"rules\": [{\"path\": \"/etc\", \"deny\": [\"write\"]}]}", NULL, &g);
+	assert_string_equal(g.first, "rules[0] \"/etc\" is outside the fusebox mounts (there are none)");
+}
+
+static void allow_only_rules_are_no_gap_anywhere(void **unused)
+{
+	struct fb_policy_gaps g;
+
+	/* Under default allow, allowing takes nothing away, outside or on a cached mount. */
+	gaps_of("{\"rules\": [{\"path\": \"/usr\", \"allow\": [\"exec\", \"read\"]},"
+		"{\"path\": \"/cache/x\", \"allow\": [\"read\"]},"
+		"{\"path\": \"/app/tmp\", \"allow\": [\"exec\"]}]}",
+		&two_mounts, &g);
+	assert_int_equal(g.n, 0);
+}
+
+static void the_gap_list_is_cut_not_overrun(void **unused)
+{
+	_cleanup_free_ char *json = NULL;
+	struct fb_policy_gaps g;
+	size_t o = 0, cap = 64 * 1024;
+
+	json = malloc(cap);
+	o += snprintf(json + o, cap - o, "{\"rules\": [");
+	for (int i = 0; i < 200; i++)
+		o += snprintf(json + o, cap - o, "%s{\"path\": \"/outside/dir%03d\", \"deny\": [\"read\"]}",
+			      i ? "," : "", i);
+	snprintf(json + o, cap - o, "]}");
+	gaps_of(json, &two_mounts, &g);
+	assert_int_equal(g.n, 200);
+	assert_int_equal(strlen(g.all), sizeof(g.all) - 1);
+	assert_string_equal(g.all + sizeof(g.all) - 4, "...");
+}
+
+static void the_enforcement_kind_round_trips_through_state(void **unused)
+{
+	struct fb_conf conf = { .state_dir = state_dir };
+	struct fb_state st = { .id = "c2", .rootfs = "/r", .enforcement = FB_ENFORCE_FUSEBOXD_DEGRADED,
+			       .not_enforced = "rules[0] \"/etc\" is outside" }, back;
+
+	assert_int_equal(fb_state_create_dir(&conf, "c2", err, sizeof(err)), 0);
+	assert_int_equal(fb_state_write(&conf, &st), 0);
+	if (fb_state_read(&conf, "c2", &back, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(back.enforcement, FB_ENFORCE_FUSEBOXD_DEGRADED);
+	assert_string_equal(back.not_enforced, "rules[0] \"/etc\" is outside");
+	assert_false(back.policy.on); /* nothing in the kernel to undo */
+	fb_state_free(&back);
+	assert_string_equal(fb_enforcement_name(FB_ENFORCE_BPF_LSM), "bpf-lsm");
+	assert_string_equal(fb_enforcement_name(FB_ENFORCE_FUSEBOXD), "fuseboxd");
+	assert_null(fb_enforcement_name(FB_ENFORCE_NONE));
+	/* Without a BPF undo it still goes: fuseboxd's enforcement dies with its daemon. */
+	assert_int_equal(fb_teardown(&conf, "c2", NULL, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,10 +308,15 @@ int main(void)
 		cmocka_unit_test(the_cgroup2_line_is_found_among_v1_lines),
 		cmocka_unit_test(the_cgroup2_mount_is_found_in_mountinfo),
 		cmocka_unit_test(cgroup_levels_count_components),
-		cmocka_unit_test_setup_teardown(
-			a_recorded_policy_round_trips_and_is_undone_before_the_dir_goes,
-			make_state_dir, remove_state_dir),
+		cmocka_unit_test(rules_inside_passthrough_mounts_leave_no_gap),
+		cmocka_unit_test(each_gap_is_named_first_one_first),
+		cmocka_unit_test(audit_mode_counts_what_it_would_deny),
+		cmocka_unit_test(allow_only_rules_are_no_gap_anywhere),
+		cmocka_unit_test(the_gap_list_is_cut_not_overrun),
+		cmocka_unit_test(a_recorded_policy_round_trips_and_is_undone_before_the_dir_goes),
+		cmocka_unit_test(the_enforcement_kind_round_trips_through_state),
 	};
 
-	return cmocka_run_group_tests_name("policy annotations", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("policy annotations", tests, make_state_dir,
+					   remove_state_dir);
 }
