@@ -188,7 +188,12 @@ static int mount_one(struct setup *s, size_t i, char *err, size_t errlen)
 			return r;
 	}
 
-	r = fb_spawn_daemon(s->conf, m, sm->upper, s->policy_file, logpath, fusefd,
+	/*
+	 * A cached mount never sees opens, so fuseboxd refuses a policy there; it
+	 * holds no restricting rule unless degraded enforcement listed it as a gap.
+	 */
+	r = fb_spawn_daemon(s->conf, m, sm->upper,
+			    m->data == FB_DATA_CACHED ? NULL : s->policy_file, logpath, fusefd,
 			    &sm->daemon_pid, &ready, inner, sizeof(inner));
 	if (r < 0)
 		return fb_errf(err, errlen, r, FB_ANNOT_MOUNTS ": [%zu]: %s", i, inner);
