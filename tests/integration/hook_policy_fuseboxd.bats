@@ -1,0 +1,223 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# A file-access policy on a host whose kernel does not run BPF LSM programs (this
+# CI kernel), with real runc containers, the real hook and the real fuseboxd: a
+# policy whose rules all lie inside passthrough fusebox mounts is enforced by
+# fuseboxd (EACCES inside the container); anything fuseboxd cannot see (a rule
+# outside the mounts, an exec rule, a rule in a "data": "cached" mount, a deny
+# default) is refused with one line naming lsm=...,bpf and the first such rule,
+# unless fusebox.conf says degraded_enforcement = yes, which starts the container
+# with fuseboxd enforcing what lies inside its mounts and says so in status.
+
+load ../lib/common
+
+setup_file() {
+	fb_env_setup
+	local app=$FB_T/layers/app
+	mkdir -p "$app/secret" "$app/etc" "$app/data" "$app/bin"
+	echo key >"$app/secret/key"
+	echo pub >"$app/secret/pub"
+	echo conf >"$app/etc/conf"
+	echo old >"$app/data/old"
+	fb_make_rootfs "$FB_T/rootfs-template"
+	cp "$FB_T/fusebox.conf" "$FB_T/fusebox.conf.strict"
+	if "$CTL" probe | grep -q '^bpf-lsm: yes'; then
+		LSM_RUNS=yes
+	else
+		LSM_RUNS=no
+	fi
+	export FB_T LSM_RUNS
+}
+
+teardown_file() {
+	fb_env_teardown
+}
+
+setup() {
+	[ "$LSM_RUNS" = no ] || skip "this kernel runs BPF LSM programs: the kernel enforces, not fuseboxd"
+	ID=fbfpol-$BATS_TEST_NUMBER-$$
+	BUNDLE=$FB_T/bundle-$BATS_TEST_NUMBER
+	mkdir -p "$BUNDLE"
+	cp -a "$FB_T/rootfs-template" "$BUNDLE/rootfs"
+	cp "$FB_T/fusebox.conf.strict" "$FB_T/fusebox.conf"
+}
+
+teardown() {
+	runc delete -f "$ID" >/dev/null 2>&1 || true
+	rm -rf "$BUNDLE"
+}
+
+allow_degraded() {
+	echo "degraded_enforcement = yes" >>"$FB_T/fusebox.conf"
+}
+
+# annotations DATA POLICY_JSON: /app (writable, ephemeral upper) with "data": DATA,
+# and the policy.
+annotations() {
+	jq -cn --arg l "$FB_T/layers/app" --arg d "$1" --argjson p "$2" '{
+		"fusebox.io/mounts": ([{target: "/app", lower: [$l], upper: "ephemeral", data: $d}] | tojson),
+		"fusebox.io/policy": ($p | tojson)}'
+}
+
+# policy MODE [EXTRA_RULE_JSON...]: the in-mount rules, then the extra ones.
+policy() {
+	local mode=$1 extra
+	shift
+	extra=$(printf '%s\n' "$@" | jq -cs .)
+	jq -cn --arg m "$mode" --argjson x "$extra" '{mode: $m, default: "allow", rules: ([
+		{path: "/app/secret", deny: ["read"]},
+		{path: "/app/secret/pub", allow: ["read"]},
+		{path: "/app/etc", deny: ["write", "create", "delete"]}] + $x)}'
+}
+
+# What the container tries; one line per attempt: "NAME: " and its output, "ok"
+# for none, or its error.
+PROBE='
+try() { name=$1; shift; if out=$("$@" 2>&1); then echo "$name: ${out:-ok}"; else echo "$name: ${out:-failed}"; fi; }
+try read-key cat /app/secret/key
+try list-secret ls /app/secret
+try read-pub cat /app/secret/pub
+try write-conf sh -c "echo x >>/app/etc/conf"
+try create-etc touch /app/etc/new
+try delete-conf rm /app/etc/conf
+try write-data sh -c "echo new >/app/data/new && cat /app/data/new"
+try write-host-etc sh -c "echo x >>/etc/passwd"
+'
+
+# run_probe ANNOTATIONS: run PROBE in a container (writable root, so that what is
+# outside the mounts can be tried too); its output in $output.
+run_probe() {
+	fb_make_bundle "$BUNDLE" "$1" sh -c "$PROBE"
+	jq '.root.readonly = false' "$BUNDLE/config.json" >"$BUNDLE/config.json.new"
+	mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+	fb_runc "$ID" "$BUNDLE"
+	echo "$output"
+}
+
+# refused ANNOTATIONS EXPECTED_TEXT: runc run fails with the hook's one line, which
+# names the missing kernel feature; nothing is left.
+refused() {
+	fb_make_bundle "$BUNDLE" "$1" cat /etc/passwd
+	fb_runc "$ID" "$BUNDLE"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	local msg=${output//\\\"/\"}
+	[[ "$msg" == *"fusebox-hook: $ID: "*"$2"* ]]
+	[[ "$msg" == *"this kernel does not run BPF LSM programs"*"lsm=...,bpf"* ]]
+	[ "$(grep -c 'fusebox-hook:' <<<"$msg")" -eq 1 ]
+	[[ "${msg%\\n*}" != *"\\n"* ]]
+	fb_assert_clean "$ID"
+}
+
+@test "rules inside a passthrough mount: the container starts and fuseboxd denies with EACCES what they deny" {
+	run_probe "$(annotations passthrough "$(policy enforce)")"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"read-key: cat: can't open '/app/secret/key': Permission denied"* ]]
+	[[ "$output" == *"list-secret: "*"Permission denied"* ]]
+	# The deeper allow wins over the directory's deny.
+	[[ "$output" == *"read-pub: pub"* ]]
+	[[ "$output" == *"write-conf: "*"Permission denied"* ]]
+	[[ "$output" == *"create-etc: "*"Permission denied"* ]]
+	[[ "$output" == *"delete-conf: "*"Permission denied"* ]]
+	# What no rule denies works.
+	[[ "$output" == *"write-data: new"* ]]
+	[[ "$output" == *"write-host-etc: ok"* ]]
+	fb_assert_clean "$ID"
+}
+
+@test "audit mode: fuseboxd lets every access through" {
+	run_probe "$(annotations passthrough "$(policy audit)")"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"read-key: key"* ]]
+	[[ "$output" == *"list-secret: key"* ]]
+	[[ "$output" == *"write-conf: ok"* ]]
+	[[ "$output" == *"create-etc: ok"* ]]
+	[[ "$output" == *"delete-conf: ok"* ]]
+	[[ "$output" != *"Permission denied"* ]]
+	fb_assert_clean "$ID"
+}
+
+@test "fuseboxd gets the policy as a 0600 file in the state dir; status and state.json say fuseboxd" {
+	fb_make_bundle "$BUNDLE" "$(annotations passthrough "$(policy enforce)")" sleep 60
+	runc run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	[ "$(stat -c %a "$STATE_DIR/$ID/policy.json")" = 600 ]
+	jq -e '.rules[0] == {path: "/app/secret", deny: ["read"]}' "$STATE_DIR/$ID/policy.json"
+	[ "$(jq -r .enforcement "$STATE_DIR/$ID/state.json")" = fuseboxd ]
+	run "$CTL" status --config "$FB_T/fusebox.conf" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"policy: enforced by fuseboxd (no BPF LSM; every rule is inside the fusebox mounts)"* ]]
+	pgrep -af fuseboxd | grep -F "$FB_T/" | grep -F "policy=$STATE_DIR/$ID/policy.json,policy_root=/app"
+	runc delete -f "$ID"
+	fb_assert_clean "$ID"
+}
+
+@test "a \"data\": \"cached\" mount without rules next to the policy's mount starts, without the policy" {
+	local ann
+	ann=$(jq -cn --arg l "$FB_T/layers/app" --argjson p "$(policy enforce)" '{
+		"fusebox.io/mounts": ([{target: "/app", lower: [$l]},
+				       {target: "/cache", lower: [$l], data: "cached"}] | tojson),
+		"fusebox.io/policy": ($p | tojson)}')
+	fb_make_bundle "$BUNDLE" "$ann" sh -c 'cat /cache/secret/key; cat /app/secret/key; true'
+	fb_runc "$ID" "$BUNDLE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "key"*"can't open '/app/secret/key': Permission denied"* ]]
+	fb_assert_clean "$ID"
+}
+
+@test "a rule outside the fusebox mounts is refused, naming the rule and the mounts" {
+	refused "$(annotations passthrough "$(policy enforce '{"path": "/etc", "deny": ["write"]}')")" \
+		"fuseboxd cannot enforce this policy on its own: rules[3] \"/etc\" is outside the fusebox mounts (/app); refusing to start the container without its policy"
+}
+
+@test "degraded_enforcement = yes starts it: the in-mount rules still hold, the outside rule does not, status says so" {
+	allow_degraded
+	local ann
+	ann=$(annotations passthrough "$(policy enforce '{"path": "/etc", "deny": ["write"]}')")
+	run_probe "$ann"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"read-key: cat: can't open '/app/secret/key': Permission denied"* ]]
+	[[ "$output" == *"read-pub: pub"* ]]
+	[[ "$output" == *"write-conf: "*"Permission denied"* ]]
+	# Not enforced: nothing on this host can see /etc.
+	[[ "$output" == *"write-host-etc: ok"* ]]
+	fb_assert_clean "$ID"
+
+	runc delete -f "$ID" >/dev/null 2>&1 || true
+	fb_make_bundle "$BUNDLE" "$ann" sleep 60
+	runc run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	run "$CTL" status --config "$FB_T/fusebox.conf" "$ID"
+	echo "$output"
+	[[ "$output" == *"policy: enforced by fuseboxd-degraded (no BPF LSM; only inside the fusebox mounts)"* ]]
+	[[ "$output" == *"policy: NOT enforced: rules[3] \"/etc\" is outside the fusebox mounts (/app)"* ]]
+	[ "$(jq -r .enforcement "$STATE_DIR/$ID/state.json")" = fuseboxd-degraded ]
+	runc delete -f "$ID"
+	fb_assert_clean "$ID"
+}
+
+@test "an exec rule is refused: mmap(PROT_EXEC) and memfd never reach fuseboxd" {
+	refused "$(annotations passthrough "$(policy enforce '{"path": "/app/bin", "deny": ["exec"]}')")" \
+		"rules[3] \"/app/bin\" denies exec (mmap with PROT_EXEC and memfd never reach a FUSE daemon)"
+}
+
+@test "a rule inside a \"data\": \"cached\" mount is refused: its opens never reach fuseboxd" {
+	refused "$(annotations cached "$(policy enforce)")" \
+		"rules[0] \"/app/secret\" is inside /app, a \"data\": \"cached\" mount (its opens never reach fuseboxd)"
+}
+
+@test "a deny default is refused: it covers what is outside the mounts" {
+	refused "$(annotations passthrough '{"default": "deny", "rules": [{"path": "/app", "allow": ["read"]}]}')" \
+		"default \"deny\" also covers what is outside the fusebox mounts (/app)"
+}
+
+@test "operator programs are refused without BPF LSM even with degraded_enforcement = yes" {
+	allow_degraded
+	mkdir -p "$FB_T/programs"
+	cp "$BUILD/bpf/policy.bpf.o" "$FB_T/programs/mine.bpf.o"
+	chmod 0755 "$FB_T" "$FB_T/programs"
+	echo "program_dir = $FB_T/programs" >>"$FB_T/fusebox.conf"
+	refused "$(jq -c '. + {"fusebox.io/programs": "[\"mine\"]"}' \
+		<<<"$(annotations passthrough "$(policy enforce)")")" \
+		"fusebox.io/programs: this kernel does not run BPF LSM programs"
+}
