@@ -43,8 +43,10 @@ chmod 755 $rootfs/tmp/hello.sh
 policy='{"mode": "audit", "default": "allow", "rules": [{"path": "/etc", "allow": ["write", "create"]}, {"path": "/tmp", "deny": ["exec"]}]}'
 use_annotations "{\"fusebox.io/profile\": \"ro-etc\", \"fusebox.io/policy\": $(jstr "$policy")}"
 cat >$rootfs/cmd.sh <<'SH'
-echo x >>/etc/public || echo write-denied
-/tmp/hello.sh || echo exec-denied
+# Their error messages go elsewhere: the shell writes them in pieces that
+# could run into the marker lines on the shared output.
+{ echo x >>/etc/public; } 2>/dev/null || echo write-denied
+/tmp/hello.sh 2>/dev/null || echo exec-denied
 cat /etc/public
 SH
 runc run fbvm-prof >/tmp/prof.out 2>&1
