@@ -24,7 +24,8 @@ static const char *const fuse_flag_opts[] = {
     "allow_other",
     "default_permissions",
 };
-static const char *const fuse_value_opts[] = {"fsname=", "subtype="};
+static const char *const fuse_value_opts[] = {"fsname=",	  "subtype=",	  "context=",
+					       "fscontext=", "defcontext=", "rootcontext="};
 
 void fbx_usage(FILE *f)
 {
@@ -42,7 +43,8 @@ void fbx_usage(FILE *f)
 	    "options: lowerdir=, upperdir=, workdir= (same file system as upperdir),\n"
 	    "         ro (default without upperdir), rw, suid, nosuid, dev, nodev, exec,\n"
 	    "         noexec, noatime, allow_other, default_permissions (always on), fsname=,\n"
-	    "         subtype=, volatile or fsync=0 (fsync does nothing), fsync=1,\n"
+	    "         subtype=, context=, fscontext=, defcontext=, rootcontext= (SELinux),\n"
+	    "         volatile or fsync=0 (fsync does nothing), fsync=1,\n"
 	    "         policy=FILE,policy_root=DIR (enforce a fusebox.io/policy JSON file on\n"
 	    "         this mount, whose root is DIR in the policy's paths),\n"
 	    "         nopassthrough (serve reads in the daemon instead of the kernel),\n"
@@ -201,7 +203,7 @@ static int parse_one(struct fbx_options *o, char *opt, struct seen_opts *seen)
 		if (startswith(opt, fuse_value_opts[i]) && opt[strlen(fuse_value_opts[i])]) {
 			if (i == 0)
 				seen->fsname = true;
-			else
+			else if (i == 1)
 				seen->subtype = true;
 			return append_opt(&o->fuse_opts, opt);
 		}

@@ -325,6 +325,19 @@ print(sum(int(os.read(fd, 16)) for fd in fds))' "$MNT"
 	refute_mounted
 }
 
+@test "podman's mount_program options are accepted: SELinux contexts go to the kernel, volatile and fsync=0" {
+	# Without SELinux the kernel itself refuses a context (podman passes one only with it).
+	run fbx -o lowerdir="$L1",context=system_u:object_r:container_file_t:s0 "$MNT"
+	[ "$status" -eq 1 ]
+	[[ "$output" != *"unknown option"* ]]
+	[[ "$output" == *"mount failed: Invalid argument"* ]]
+	refute_mounted
+	fbx -o lowerdir="$L1",upperdir="$U",workdir="$W",volatile,fsync=0,nodev "$MNT"
+	echo x >"$MNT/f"
+	sync "$MNT/f"
+	[ "$(cat "$U/f")" = x ]
+}
+
 @test "a missing lowerdir, a relative one, or an upperdir without workdir is refused in one line, nothing mounted" {
 	run fbx "$MNT"
 	[ "$status" -eq 2 ]
