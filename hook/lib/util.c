@@ -87,9 +87,10 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
+	/* No fsync: these are runtime files (the state dir, like /run, does not
+	 * outlive a reboot, and neither do the containers it describes); the
+	 * rename alone keeps a reader from seeing half a file if we die. */
 	r = write_full(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0)

@@ -76,7 +76,7 @@ ssize_t read_full_fd(int fd, size_t max, char **out);
 ssize_t read_full_file(int dirfd, const char *path, size_t max, char **out);
 /* Write all of buf, retrying on EINTR and short writes. */
 int write_full(int fd, const void *buf, size_t len);
-/* Write a file atomically (temp file + rename) with the given mode. */
+/* Write a runtime file atomically (temp file + rename, no fsync) with the given mode. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
 
 /*
