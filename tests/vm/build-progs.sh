@@ -4,6 +4,8 @@
 #   vm-probe      the BPF LSM probe (hook/ctl_probe.c + bpf/lsm_probe.c) with a tiny main
 #   vm-deny-open  a test-only BPF LSM policy (progs/deny_open.bpf.c) and its loader
 #   op_deny_name.bpf.o  an operator program for fusebox.io/programs (lsm_cgroup)
+#   op_allow_all.bpf.o  one that allows everything (the VM benchmark's custom program)
+#   vm-bench-files      the VM benchmark's timer (static: it runs in a busybox container)
 # Only what is out of date is rebuilt. Prints nothing unless something fails (V=1: commands).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -59,9 +61,15 @@ if stale "$out/vm-deny-open" $progs/deny_open.c "$out/deny_open.skel.h" "$O/libf
 		-o "$out/vm-deny-open" -lbpf -lelf -lz
 fi
 
-if stale "$out/op_deny_name.bpf.o" $progs/op_deny_name.bpf.c "$O/vmlinux.h"; then
-	$CLANG -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I "$O" \
-		-I "/usr/include/$MULTIARCH" -c $progs/op_deny_name.bpf.c -o "$out/op_deny_name.tmp.o"
-	$BPFTOOL gen object "$out/op_deny_name.bpf.o" "$out/op_deny_name.tmp.o"
-	rm -f "$out/op_deny_name.tmp.o"
+for p in op_deny_name op_allow_all; do
+	if stale "$out/$p.bpf.o" $progs/$p.bpf.c "$O/vmlinux.h"; then
+		$CLANG -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I "$O" \
+			-I "/usr/include/$MULTIARCH" -c $progs/$p.bpf.c -o "$out/$p.tmp.o"
+		$BPFTOOL gen object "$out/$p.bpf.o" "$out/$p.tmp.o"
+		rm -f "$out/$p.tmp.o"
+	fi
+done
+
+if stale "$out/vm-bench-files" $progs/bench_files.c; then
+	$CC "${CFLAGS[@]}" -static-pie $progs/bench_files.c -o "$out/vm-bench-files"
 fi

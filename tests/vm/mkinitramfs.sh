@@ -4,7 +4,7 @@
 #   /init                     tests/vm/init.sh
 #   /bin, /sbin, /usr/...     busybox-static and its applet links
 #   /opt/fusebox/bin          fusebox-hook, fuseboxctl, fuseboxd (those that are built),
-#                             vm-probe, vm-deny-open (tests/vm/build-progs.sh)
+#                             vm-probe, vm-deny-open, vm-bench-files (tests/vm/build-progs.sh)
 #   /opt/fusebox/bpf          $O/bpf/*.bpf.o
 #   /usr/sbin/runc, bpftool   from the host, like every binary with its ldd libraries
 #   /opt/fusebox/bundle       an OCI bundle: busybox rootfs + config.json (runc spec), and
@@ -12,9 +12,11 @@
 #                             and poststop hook, annotations "@ANNOTATIONS@" for tests to fill
 #   /opt/fusebox/fusebox.conf the hook's config: policies, programs in /opt/fusebox/{policies,programs}
 #   /opt/fusebox/programs     deny_forbidden.bpf.o (progs/op_deny_name.bpf.c), an operator program;
-#                             not_cgroup.bpf.o (bpf/lsm_probe.bpf.o), one the hook must refuse
+#                             not_cgroup.bpf.o (bpf/lsm_probe.bpf.o), one the hook must refuse;
+#                             allow_all.bpf.o (progs/op_allow_all.bpf.c), an operator program
+#                             that allows everything (the benchmark)
 #   /opt/fusebox/layers       the lower_root for fusebox.io/mounts in the guest
-#   /opt/fusebox/tests        tests/vm/guest{,-nobpf}/*.sh and tests/vm/lib/*.sh
+#   /opt/fusebox/tests        tests/vm/guest{,-nobpf,-bench}/*.sh and tests/vm/lib/*.sh
 #   /opt/fusebox/kconfig      the guest kernel's config lines the tests compare against
 #   /lib/modules/*.ko         KERNEL_DIR/modules (fuse.ko where FUSE is a module)
 # Uncompressed, because QEMU loads it straight into guest memory and a gzip'ed one
@@ -71,12 +73,13 @@ for b in fusebox-hook fuseboxctl fuseboxd; do
 		add_bin "$O/$b" "/opt/fusebox/bin/$b"
 	fi
 done
-for b in vm-probe vm-deny-open; do
+for b in vm-probe vm-deny-open vm-bench-files; do
 	[ -x "$O/tests/vm/$b" ] || die "$O/tests/vm/$b missing: run tests/vm/build-progs.sh"
 	add_bin "$O/tests/vm/$b" "/opt/fusebox/bin/$b"
 done
 mkdir -p "$root/opt/fusebox/policies" "$root/opt/fusebox/programs"
 add_file "$O/tests/vm/op_deny_name.bpf.o" /opt/fusebox/programs/deny_forbidden.bpf.o 0644
+add_file "$O/tests/vm/op_allow_all.bpf.o" /opt/fusebox/programs/allow_all.bpf.o 0644
 # Not an lsm_cgroup-only object: attaching it fails after the policy is in place.
 add_file "$O/bpf/lsm_probe.bpf.o" /opt/fusebox/programs/not_cgroup.bpf.o 0644
 mkdir -p "$root/opt/fusebox/layers"
@@ -99,7 +102,7 @@ if bpftool=$(command -v bpftool); then
 	add_bin "$bpftool" /usr/sbin/bpftool
 fi
 
-for t in tests/vm/guest/*.sh tests/vm/guest-nobpf/*.sh; do
+for t in tests/vm/guest/*.sh tests/vm/guest-nobpf/*.sh tests/vm/guest-bench/*.sh; do
 	add_file "$t" "/opt/fusebox/tests/${t#tests/vm/}" 0755
 done
 for l in tests/vm/lib/*.sh; do

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Runs the VM tests: BPF LSM can't be loaded on the CI kernel, so a stock Debian kernel
-# boots in QEMU (TCG: no KVM needed) with `bpf` in its LSM list, and the guest runs
-# tests/vm/guest/*.sh against fusebox's binaries and runc. Prints TAP (`ok N - ...`,
+# tests/vm/run.sh [SUITE...]: runs the VM tests. BPF LSM can't be loaded on the CI
+# kernel, so a stock Debian kernel boots in QEMU (TCG: no KVM needed) with `bpf` in its
+# LSM list, and the guest runs tests/vm/SUITE/*.sh (default: guest, then guest-nobpf)
+# against fusebox's binaries and runc. Prints TAP (`ok N - ...`,
 # `not ok N - ...`, `ok N - ... # skip ...`) and `# ...` notes; the whole serial console
 # goes to $TEST_LOG_DIR/vm-console.log (default $O/test-logs).
 # Builds what is missing first: the kernel (tests/vm/kernel.sh, cached), the test
 # programs (tests/vm/build-progs.sh), the initramfs (tests/vm/mkinitramfs.sh).
 # Environment: FUSEBOX_VM_TIMEOUT (whole run, s, default 240), FUSEBOX_VM_TEST_TIMEOUT
 # (per guest script, s, default 90), FUSEBOX_VM_ACCEL (default tcg,thread=single),
-# FUSEBOX_VM_SMP (default 2), and kernel.sh's FUSEBOX_VM_*.
+# FUSEBOX_VM_SMP (default 2), FUSEBOX_VM_APPEND (more kernel parameters, for the guest
+# scripts to read in /proc/cmdline), FUSEBOX_VM_QEMU_ARGS (more QEMU options, split on
+# spaces), and kernel.sh's FUSEBOX_VM_*.
 # Exits 0 when nothing failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -100,10 +103,12 @@ boot() {
 	echo "# vm: booting for tests/vm/$suite, lsm=$lsm"
 	echo "=== tests/vm/$suite" >>"$console"
 	start=$(date +%s.%N)
+	# shellcheck disable=SC2086 # FUSEBOX_VM_QEMU_ARGS is a list of options
 	relay < <(timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -smp "$smp" -m 1G \
+		${FUSEBOX_VM_QEMU_ARGS:-} \
 		-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 lsm=$lsm panic=-1 quiet fusebox.suite=$suite" </dev/null 2>&1
+		-append "console=ttyS0 lsm=$lsm panic=-1 quiet fusebox.suite=$suite ${FUSEBOX_VM_APPEND:-}" </dev/null 2>&1
 		rc=$?
 		echo
 		echo "FUSEBOX-QEMU-STATUS $rc")
@@ -129,8 +134,13 @@ boot() {
 }
 
 : >"$console"
-boot guest "$lsm"
-# The same kernel without the bpf LSM: programs load and attach but never run.
-boot guest-nobpf "${lsm%,bpf}"
+[ $# -gt 0 ] || set -- guest guest-nobpf
+for suite; do
+	case $suite in
+	# The same kernel without the bpf LSM: programs load and attach but never run.
+	*-nobpf) boot "$suite" "${lsm%,bpf}" ;;
+	*) boot "$suite" "$lsm" ;;
+	esac
+done
 echo "# vm: total $(elapsed) s; console log: $console"
 [ "$fails" = 0 ]
