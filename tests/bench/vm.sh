@@ -5,8 +5,9 @@
 # QEMU/TCG, a stock Debian kernel) runs tests/vm/guest-bench/*.sh, which times
 # open+close and stat of files inside three real runc containers with the real hook,
 # side by side: (a) no policy, (b) a 50-rule policy that does not deny the files,
-# (c) one operator program that allows everything. Prints one table (median time
-# per operation, ratio to a) and writes JSON.
+# (c) one operator program that allows everything; and (a) alone before b and c start
+# (a0) and between them (a1). Prints one table (median time per operation, ratio to
+# a) and writes JSON.
 #
 # The guest's clock is QEMU's instruction counter by default (-icount shift=0: one
 # guest instruction = 1 ns of guest time), so the times are instruction counts of the
@@ -123,7 +124,8 @@ jq -n --rawfile res "$LOGS/results.tsv" \
 		a: "no policy",
 		b: "50-rule policy (files not denied)",
 		c: "one operator program (lsm_cgroup, allows all)",
-		a0: "no policy, no fusebox BPF on the node (a, timed alone before b and c start)"
+		a0: "a before b starts: no fusebox BPF on the node",
+		a1: "a after b starts, before c: policy programs loaded, no operator program"
 	} as $labels
 	| ([$R[] | select(.case == "a") | .open] | median) as $a_open
 	| ([$R[] | select(.case == "a") | .stat] | median) as $a_stat
@@ -140,7 +142,7 @@ jq -n --rawfile res "$LOGS/results.tsv" \
 		versions: {fusebox: $git},
 		params: {files: $files, passes: $passes, reps: $reps,
 			what: "vm-bench-files in the container: one untimed pass, then `passes` timed passes of open(O_RDONLY)+close, then of stat, over `files` empty files at /srv/data/bench/fNNNNN of the rootfs; ns per operation; the median of `reps` such runs, the containers taken in rotating order"},
-		cases: ([("a", "b", "c", "a0") as $c
+		cases: ([("a", "b", "c", "a0", "a1") as $c
 			| [$R[] | select(.case == $c)] as $rows
 			| select($rows | length > 0)
 			| {key: $c, value: {
@@ -161,7 +163,7 @@ jq -r "$JQ_FIXED"'
 	(["container", "open+close, µs (ratio)", "stat, µs (ratio)"] | @tsv),
 	(.cases | to_entries[] | [
 		"\(.key)  \(.value.label)",
-		"\(.value.open_close_ns.median / 1000 | fixed(1)) (\(.value.open_close_ratio | fixed(2)))",
-		"\(.value.stat_ns.median / 1000 | fixed(1)) (\(.value.stat_ratio | fixed(2)))"] | @tsv)' "$OUT" |
+		"\(.value.open_close_ns.median / 1000 | fixed(2)) (\(.value.open_close_ratio | fixed(2)))",
+		"\(.value.stat_ns.median / 1000 | fixed(2)) (\(.value.stat_ratio | fixed(2)))"] | @tsv)' "$OUT" |
 	report_columns
 echo "bench-vm: results $OUT, console $console ($DURATION s in all)"

@@ -7,8 +7,10 @@
 #      inode_getattr, both allow)
 # and vm-bench-files times open+close and stat of FILES files inside each, REPS times,
 # in a rotating order (a b c, b c a, c a b, ...) so drift spreads over all three.
-# Before b and c start, a is timed alone too ("a0": no fusebox BPF on the node at
-# all). Results are console lines, parsed on the host:
+# a is also timed before b starts ("a0": no fusebox BPF on the node at all) and
+# between b and c starting ("a1": b's policy programs loaded, no operator program),
+# which splits what a policy elsewhere on the node costs a container without one.
+# Results are console lines, parsed on the host:
 #   FUSEBOX-BENCH case=a rep=1 open_ns=N stat_ns=N
 # fusebox.bench=FILES,PASSES,REPS on the kernel command line sets the sizes.
 . /opt/fusebox/tests/lib/tap.sh
@@ -131,18 +133,22 @@ stop_all() {
 	done
 }
 
+# alone CASE: time container a REPS times.
+alone() {
+	i=1
+	while [ $i -le "$reps" ]; do
+		run "$1" fbb-a $i
+		i=$((i + 1))
+	done
+}
+
 if ! start fbb-a '{}'; then
 	not_ok "bench: container a (no policy) starts"
 	restore_config
 	exit 0
 fi
-i=1
-while [ $i -le "$reps" ]; do
-	run a0 fbb-a $i
-	i=$((i + 1))
-done
-
-if start fbb-b "{\"fusebox.io/policy\": $(jstr "$policy")}" &&
+alone a0
+if start fbb-b "{\"fusebox.io/policy\": $(jstr "$policy")}" && alone a1 &&
 	start fbb-c "{\"fusebox.io/programs\": $(jstr '["allow_all"]')}"; then
 	ok "bench: containers a (no policy), b ($nrules-rule policy), c (one operator program) run side by side"
 else
