@@ -311,9 +311,16 @@ static long walk_step(__u32 i, void *ctx)
 	r = step_up(w, true);
 	if (r == STEP_ON)
 		return 0;
-	if (r == STEP_OUTSIDE)
+	if (r == STEP_OUTSIDE) {
+		/*
+		 * Code with no path in the container's tree (memfd, shm, a file
+		 * from another mount namespace) escapes every exec rule, which
+		 * can only name paths: a policy that denies exec anywhere
+		 * denies it. (Exec is asked only when it may be denied.)
+		 */
+		decide(w, 0, w->want & FB_RIGHT_EXEC, FB_AUDIT_BY_NO_PATH, FB_RULE_NONE);
 		decide_outside(w);
-	else
+	} else
 		decide_rest(w, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
 	return 1;
 }

@@ -66,7 +66,12 @@
  * Objects outside the container's tree (the root of a filesystem mounted
  * nowhere in the task's namespace, such as a pipe, socket or memfd, or a
  * disconnected dentry) are judged as if they were entries of "/": the rule
- * at the container's root if it names R, else cfg->dflt.
+ * at the container's root if it names R, else cfg->dflt. Except exec (execve,
+ * mmap and mprotect to PROT_EXEC): when R is exec and exec is in may_deny,
+ * such an object is denied (FB_AUDIT_BY_NO_PATH). No rule can name it, and
+ * otherwise copying a binary from an exec-denied directory into a memfd and
+ * running it with execveat(AT_EMPTY_PATH) would escape the rule. A deleted
+ * file is not outside: its dentry keeps its parent, whose rules apply.
  * Hooks that get a dentry without its mount (xattr, ACL and utimes changes)
  * find the mount among the superblock's mounts in the task's mount
  * namespace; if there are more than the kernel side can look at and none
@@ -193,6 +198,7 @@ enum fb_audit_by {
 	FB_AUDIT_BY_RULE = 1,
 	FB_AUDIT_BY_PIN = 2,
 	FB_AUDIT_BY_WALK_LIMIT = 3,
+	FB_AUDIT_BY_NO_PATH = 4, /* exec of a file with no path in the container */
 };
 
 /* fb_audit_event.flags */

@@ -148,6 +148,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	case FB_AUDIT_BY_WALK_LIMIT:
 		snprintf(by, sizeof(by), "walk-limit");
 		break;
+	case FB_AUDIT_BY_NO_PATH:
+		snprintf(by, sizeof(by), "no-path");
+		break;
 	default:
 		snprintf(by, sizeof(by), "default");
 	}

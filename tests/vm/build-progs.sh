@@ -6,6 +6,7 @@
 #   op_deny_name.bpf.o  an operator program for fusebox.io/programs (lsm_cgroup)
 #   op_allow_all.bpf.o  one that allows everything (the VM benchmark's custom program)
 #   vm-bench-files      the VM benchmark's timer (static: it runs in a busybox container)
+#   vm-exec-escape      ways to run a file's code besides execve(path) (static: runs in containers)
 # Only what is out of date is rebuilt. Prints nothing unless something fails (V=1: commands).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -72,4 +73,8 @@ done
 
 if stale "$out/vm-bench-files" $progs/bench_files.c; then
 	$CC "${CFLAGS[@]}" -static-pie $progs/bench_files.c -o "$out/vm-bench-files"
+fi
+
+if stale "$out/vm-exec-escape" $progs/exec_escape.c; then
+	$CC "${CFLAGS[@]}" -static-pie $progs/exec_escape.c -o "$out/vm-exec-escape"
 fi

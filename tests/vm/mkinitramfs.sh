@@ -4,7 +4,8 @@
 #   /init                     tests/vm/init.sh
 #   /bin, /sbin, /usr/...     busybox-static and its applet links
 #   /opt/fusebox/bin          fusebox-hook, fuseboxctl, fuseboxd (those that are built),
-#                             vm-probe, vm-deny-open, vm-bench-files (tests/vm/build-progs.sh)
+#                             vm-probe, vm-deny-open, vm-bench-files, vm-exec-escape
+#                             (tests/vm/build-progs.sh)
 #   /opt/fusebox/bpf          $O/bpf/*.bpf.o
 #   /usr/sbin/runc, bpftool   from the host, like every binary with its ldd libraries
 #   /opt/fusebox/bundle       an OCI bundle: busybox rootfs + config.json (runc spec), and
@@ -73,7 +74,7 @@ for b in fusebox-hook fuseboxctl fuseboxd; do
 		add_bin "$O/$b" "/opt/fusebox/bin/$b"
 	fi
 done
-for b in vm-probe vm-deny-open vm-bench-files; do
+for b in vm-probe vm-deny-open vm-bench-files vm-exec-escape; do
 	[ -x "$O/tests/vm/$b" ] || die "$O/tests/vm/$b missing: run tests/vm/build-progs.sh"
 	add_bin "$O/tests/vm/$b" "/opt/fusebox/bin/$b"
 done
