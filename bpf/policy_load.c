@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include "policy.h"
 #include "policy_load.h"
 #include "policy.skel.h"
+#include "audit_logger.h"
+#include "hook/lib/auditlog.h"
 
 /* Pin names; fb_policy_cfg goes last and marks a complete set. */
 #define PIN_CFG FB_POLICY_PIN_DIR "/fb_policy_cfg"
@@ -676,9 +679,27 @@ int fb_program_attach(const char *program_dir, const char *name, unsigned int in
 
 /* ---- one container ----------------------------------------------------------- */
 
-int fb_policy_undo(const struct fb_state_policy *p, char *err, size_t errlen)
+/* One line in the container's audit log for events the kernel could not queue. */
+static void log_dropped(const struct fb_conf *conf, const char *id, __u64 dropped)
+{
+	char path[PATH_MAX], line[FB_AUDIT_LINE_MAX], when[40];
+	struct timespec now;
+
+	if (!dropped || fb_audit_log_path(conf->log_dir, id, path, sizeof(path)) < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	fb_audit_time(&now, when, sizeof(when));
+	snprintf(line, sizeof(line), "%s %s audit: %llu events lost (the kernel's ring buffer was full)",
+		 when, id, (unsigned long long)dropped);
+	if (fb_audit_log_dir(conf->log_dir) == 0)
+		fb_audit_log_append(path, line);
+}
+
+int fb_policy_undo(const struct fb_conf *conf, const char *id, const struct fb_state_policy *p,
+		   char *err, size_t errlen)
 {
 	struct fb_policy_set set = FB_POLICY_SET_INIT;
+	__u64 dropped = 0;
 	int lock, r, first = 0;
 
 	if (!p->on)
@@ -692,10 +713,14 @@ int fb_policy_undo(const struct fb_state_policy *p, char *err, size_t errlen)
 				p->cgroup_id, strerror(-r));
 	r = fb_policy_set_open(&set);
 	if (r == 0) {
-		r = fb_policy_set_remove(&set, p->cgroup_id, NULL);
+		/* The container is gone: what it caused is queued; let the logger write it. */
+		if (fb_audit_logger_running())
+			fb_policy_set_drain(&set, 2000);
+		r = fb_policy_set_remove(&set, p->cgroup_id, &dropped);
 		if (r < 0 && !first)
 			first = fb_errf(err, errlen, r, "removing the policy of cgroup %llu: %s",
 					p->cgroup_id, strerror(-r));
+		log_dropped(conf, id, dropped);
 		/* The last container gone: the programs go with their pins. */
 		if (r == 0 && fb_policy_set_count(&set) == 0) {
 			r = fb_policy_set_unpin();
@@ -707,6 +732,13 @@ int fb_policy_undo(const struct fb_state_policy *p, char *err, size_t errlen)
 	} else if (r != -ENOENT && !first) {
 		first = fb_errf(err, errlen, r, "opening %s: %s", FB_POLICY_PIN_DIR,
 				strerror(-r));
+	}
+	/* No set left (this or an earlier undo unpinned it): no logger either. */
+	if (access(FB_POLICY_PIN_DIR, F_OK) < 0 && errno == ENOENT) {
+		r = fb_audit_logger_stop(2000);
+		if (r < 0 && !first)
+			first = fb_errf(err, errlen, r, "stopping the audit logger: %s",
+					strerror(-r));
 	}
 	/* Busy (another container's pins) or already gone is fine. */
 	if (rmdir(FB_BPF_PIN_DIR) < 0 && errno != ENOENT && errno != ENOTEMPTY &&

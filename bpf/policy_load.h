@@ -107,11 +107,14 @@ int fb_program_check(const char *program_dir, const char *name, char *err, size_
 
 /*
  * Remove everything of a container's recorded policy, under the node lock:
- * its operator program links, its map entries, and the node's program set
- * and FB_BPF_PIN_DIR when no container uses them any more. Works when the
- * cgroup is gone (only its id is used). Nothing to remove is success.
- * An fb_policy_undo_fn (state.h).
+ * its operator program links, its map entries (after the audit logger has
+ * written the container's events, so they reach conf->log_dir/<id>.log while
+ * its state still names it; events the kernel dropped are counted there),
+ * and the node's program set, its audit logger and FB_BPF_PIN_DIR when no
+ * container uses them any more. Works when the cgroup is gone (only its id
+ * is used). Nothing to remove is success. An fb_policy_undo_fn (state.h).
  */
-int fb_policy_undo(const struct fb_state_policy *p, char *err, size_t errlen);
+int fb_policy_undo(const struct fb_conf *conf, const char *id, const struct fb_state_policy *p,
+		   char *err, size_t errlen);
 
 #endif

@@ -15,8 +15,12 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <time.h>
 #include <syslog.h>
 
+#include "auditlog.h"
 #include "path.h"
 #include "policy.h"
 
@@ -27,9 +31,27 @@
 struct fbx_access {
 	struct fb_policy *p;
 	char *root; /* container path of the mount's root, no trailing '/' ("" for /) */
+	char *log;  /* the container's audit log, or NULL */
+	char *id;   /* the container, as the log's name says */
+	atomic_uint_fast64_t lost; /* lines that could not be written to it */
 };
 
-int fbx_access_load(struct fbx_fs *fs, const char *file, const char *root)
+/* audit_log=DIR/ID.log: the id is the name. */
+static int set_log(struct fbx_access *a, const char *log)
+{
+	const char *base = strrchr(log, '/') + 1;
+	size_t len = strlen(base);
+
+	if (len <= 4 || !streq(base + len - 4, ".log")) {
+		fbx_err("audit_log=%s: expected DIR/ID.log", log);
+		return -EINVAL;
+	}
+	a->log = strdup(log);
+	a->id = strndup(base, len - 4);
+	return a->log && a->id ? 0 : -ENOMEM;
+}
+
+int fbx_access_load(struct fbx_fs *fs, const char *file, const char *root, const char *audit_log)
 {
 	_cleanup_free_ char *json = NULL;
 	struct fbx_access *a;
@@ -57,9 +79,12 @@ int fbx_access_load(struct fbx_fs *fs, const char *file, const char *root)
 		return r;
 	}
 	a->root = strdup(streq(root, "/") ? "" : root);
-	if (!a->root) {
+	r = a->root ? 0 : -ENOMEM;
+	if (r == 0 && audit_log)
+		r = set_log(a, audit_log);
+	if (r < 0) {
 		fbx_access_free(a);
-		return -ENOMEM;
+		return r;
 	}
 	fs->access = a;
 	return 0;
@@ -71,6 +96,8 @@ void fbx_access_free(struct fbx_access *a)
 		return;
 	fb_policy_free(a->p);
 	free(a->root);
+	free(a->log);
+	free(a->id);
 	free(a);
 }
 
@@ -102,7 +129,62 @@ static int container_path(struct fbx_fs *fs, const struct fbx_node *n, const cha
 	return pos < size ? 0 : -ENAMETOOLONG;
 }
 
-static void report(fuse_req_t req, const struct fbx_access *a, const char *path, __u32 right,
+/* The caller's comm, for the audit log. */
+static void comm_of(pid_t pid, char *buf, size_t len)
+{
+	char file[64];
+	FILE *f;
+
+	snprintf(buf, len, "?");
+	snprintf(file, sizeof(file), "/proc/%d/comm", (int)pid);
+	f = fopen(file, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/*
+ * One line in the container's audit log, as the node's audit logger writes
+ * BPF LSM events (op=fuse: the daemon sees FUSE requests, not system calls).
+ */
+static void log_event(struct fbx_access *a, const struct fuse_ctx *ctx, const char *path,
+		      __u32 right, const struct fb_decision *d)
+{
+	char line[FB_AUDIT_LINE_MAX], when[40], comm[32], by[32];
+	struct timespec now;
+	uint64_t lost = atomic_exchange(&a->lost, 0);
+	int n = 0, r;
+
+	if (d->by == FB_BY_RULE)
+		snprintf(by, sizeof(by), "rules[%d]", d->rule);
+	else if (d->by == FB_BY_PIN)
+		snprintf(by, sizeof(by), "pin:rules[%d]", d->rule);
+	else
+		snprintf(by, sizeof(by), "%s", d->by == FB_BY_DEFAULT ? "default" : "walk-limit");
+	comm_of(ctx->pid, comm, sizeof(comm));
+	clock_gettime(CLOCK_REALTIME, &now);
+	fb_audit_time(&now, when, sizeof(when));
+	if (lost) {
+		snprintf(line, sizeof(line), "%s %s audit: %llu events lost (writing this log failed)",
+			 when, a->id, (unsigned long long)lost);
+		if (fb_audit_log_append(a->log, line) < 0)
+			n = (int)lost;
+	}
+	snprintf(line, sizeof(line),
+		 "%s %s pid=%d uid=%u comm=%s op=fuse rights=%s path=%s verdict=%s by=%s", when,
+		 a->id, (int)ctx->pid, (unsigned)ctx->uid, comm, fb_right_name(right), path,
+		 a->p->mode == FB_MODE_AUDIT ? "audit" : "deny", by);
+	r = fb_audit_log_append(a->log, line);
+	if (r < 0 || n) {
+		if (atomic_fetch_add(&a->lost, (uint64_t)n + (r < 0)) == 0)
+			fbx_log(FUSE_LOG_ERR, "audit_log=%s: %s (counting lost events)", a->log,
+				strerror(r < 0 ? -r : EIO));
+	}
+}
+
+static void report(fuse_req_t req, struct fbx_access *a, const char *path, __u32 right,
 		   const struct fb_decision *d)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -119,6 +201,8 @@ static void report(fuse_req_t req, const struct fbx_access *a, const char *path,
 		fb_right_name(right), path, why, (int)ctx->pid);
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "policy: %s %s %s by %s, pid %d",
 	       audit ? "would deny" : "deny", fb_right_name(right), path, why, (int)ctx->pid);
+	if (a->log)
+		log_event(a, ctx, path, right, d);
 }
 
 /*
@@ -128,7 +212,7 @@ static void report(fuse_req_t req, const struct fbx_access *a, const char *path,
 int fbx_check(fuse_req_t req, const struct fbx_node *n, const char *name, uint32_t rights)
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
-	const struct fbx_access *a = fs->access;
+	struct fbx_access *a = fs->access;
 	char path[FB_POLICY_PATH_MAX];
 	int denied = 0;
 

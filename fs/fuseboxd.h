@@ -114,6 +114,7 @@ struct fbx_options {
 	bool noopen; /* no OPEN/RELEASE round trips, page-cached reads */
 	char *policy;	   /* file-access policy to enforce (access.c), or NULL */
 	char *policy_root; /* the mount's container path, for the policy's paths */
+	char *audit_log;   /* the container's audit log (hook/lib/auditlog.h), or NULL */
 };
 
 struct fbx_hl_index;
@@ -252,7 +253,7 @@ unsigned int fbx_orphan_links(struct fbx_fs *fs, const struct stat *st);
 int fbx_dir_is_empty(struct fbx_fs *fs, struct fbx_node *dir);
 
 /* access.c: the file-access policy, where fuseboxd enforces it */
-int fbx_access_load(struct fbx_fs *fs, const char *file, const char *root);
+int fbx_access_load(struct fbx_fs *fs, const char *file, const char *root, const char *audit_log);
 void fbx_access_free(struct fbx_access *a);
 int fbx_check(fuse_req_t req, const struct fbx_node *n, const char *name, uint32_t rights);
 uint32_t fbx_open_rights(int flags);

@@ -109,7 +109,7 @@ static int fs_init(struct fbx_fs *fs, const struct fbx_options *o)
 			return r;
 	}
 	if (o->policy) {
-		r = fbx_access_load(fs, o->policy, o->policy_root);
+		r = fbx_access_load(fs, o->policy, o->policy_root, o->audit_log);
 		if (r < 0)
 			return r;
 	}

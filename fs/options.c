@@ -47,6 +47,8 @@ void fbx_usage(FILE *f)
 	    "         volatile or fsync=0 (fsync does nothing), fsync=1,\n"
 	    "         policy=FILE,policy_root=DIR (enforce a fusebox.io/policy JSON file on\n"
 	    "         this mount, whose root is DIR in the policy's paths),\n"
+	    "         audit_log=DIR/ID.log (with policy=: also log its denials there, as\n"
+	    "         container ID, bounded as fusebox's audit logs are),\n"
 	    "         nopassthrough (serve reads in the daemon instead of the kernel),\n"
 	    "         noopen (no OPEN/RELEASE requests: file data is read once through the\n"
 	    "         daemon and kept in the page cache; fastest for many small files,\n"
@@ -139,7 +141,7 @@ static int parse_lowerdir(struct fbx_options *o, char *value)
 	return 0;
 }
 
-/* upperdir=, workdir=, policy=, policy_root=: an absolute path, once. */
+/* upperdir=, workdir=, policy=, policy_root=, audit_log=: an absolute path, once. */
 static int parse_dir(char **out, char *opt)
 {
 	char *eq = strchr(opt, '='), *v = eq + 1;
@@ -176,6 +178,8 @@ static int parse_one(struct fbx_options *o, char *opt, struct seen_opts *seen)
 		return parse_dir(&o->policy, opt);
 	if (startswith(opt, "policy_root="))
 		return parse_dir(&o->policy_root, opt);
+	if (startswith(opt, "audit_log="))
+		return parse_dir(&o->audit_log, opt);
 	/* podman's mount_program options: nothing to sync on a throw-away upper. */
 	if (streq(opt, "volatile") || streq(opt, "fsync=0")) {
 		o->nosync = true;
@@ -326,6 +330,10 @@ int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
 		fbx_err("upperdir= and workdir= go together");
 		return -EINVAL;
 	}
+	if (o->audit_log && !o->policy) {
+		fbx_err("audit_log= goes with policy=");
+		return -EINVAL;
+	}
 	if (!o->policy != !o->policy_root) {
 		fbx_err("policy= and policy_root= go together");
 		return -EINVAL;
@@ -359,6 +367,7 @@ void fbx_options_free(struct fbx_options *o)
 	free(o->workdir);
 	free(o->policy);
 	free(o->policy_root);
+	free(o->audit_log);
 	free(o->mountpoint);
 	free(o->fuse_opts);
 	*o = (struct fbx_options){.ready_fd = -1};

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "audit_logger.h"
+#include "auditlog.h"
 #include "hook.h"
 #include "oci.h"
 #include "policy_load.h"
@@ -88,7 +90,7 @@ static void undo_setup(struct setup *s)
 	char err[ERRLEN];
 
 	/* Reverse order of creation: policy, daemons, mounts, state dir. */
-	if (fb_policy_undo(&s->st.policy, err, sizeof(err)) < 0)
+	if (fb_policy_undo(s->conf, s->st.id, &s->st.policy, err, sizeof(err)) < 0)
 		syslog(LOG_ERR, "%s: undoing the policy: %s", s->st.id, err);
 	for (size_t i = s->st.n; i-- > 0;)
 		fb_stop_daemon(s->st.m[i].daemon_pid, s->st.m[i].daemon_start, 1000);
@@ -158,7 +160,8 @@ static int mount_one(struct setup *s, size_t i, char *err, size_t errlen)
 {
 	const struct fb_mount_spec *m = &s->mounts.m[i];
 	struct fb_state_mount *sm = &s->st.m[i];
-	char dir[PATH_MAX], logpath[PATH_MAX + 48];
+	char dir[PATH_MAX], logpath[PATH_MAX + 48], audit_log[PATH_MAX];
+	const char *policy_file = m->data == FB_DATA_CACHED ? NULL : s->policy_file;
 	_cleanup_close_ int fusefd = -1, ready = -1;
 	char inner[ERRLEN];
 	int r;
@@ -167,6 +170,15 @@ static int mount_one(struct setup *s, size_t i, char *err, size_t errlen)
 	if (r < 0)
 		return r;
 	snprintf(logpath, sizeof(logpath), "%s/fuseboxd.%zu.log", dir, i);
+	/* Its denials outlive the container, in the same log as the kernel's would. */
+	if (policy_file) {
+		r = fb_audit_log_path(s->conf->log_dir, s->st.id, audit_log, sizeof(audit_log));
+		if (r == 0)
+			r = fb_audit_log_dir(s->conf->log_dir);
+		if (r < 0)
+			return fb_errf(err, errlen, r, "log_dir %s: %s", s->conf->log_dir,
+				       strerror(-r));
+	}
 
 	fusefd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fusefd < 0)
@@ -192,9 +204,8 @@ static int mount_one(struct setup *s, size_t i, char *err, size_t errlen)
 	 * A cached mount never sees opens, so fuseboxd refuses a policy there; it
 	 * holds no restricting rule unless degraded enforcement listed it as a gap.
 	 */
-	r = fb_spawn_daemon(s->conf, m, sm->upper,
-			    m->data == FB_DATA_CACHED ? NULL : s->policy_file, logpath, fusefd,
-			    &sm->daemon_pid, &ready, inner, sizeof(inner));
+	r = fb_spawn_daemon(s->conf, m, sm->upper, policy_file, policy_file ? audit_log : NULL,
+			    logpath, fusefd, &sm->daemon_pid, &ready, inner, sizeof(inner));
 	if (r < 0)
 		return fb_errf(err, errlen, r, FB_ANNOT_MOUNTS ": [%zu]: %s", i, inner);
 	proc_starttime(sm->daemon_pid, &sm->daemon_start);
@@ -349,6 +360,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	stage = argv[optind];
+	/* The node's audit logger, started by an earlier createRuntime (audit_logger.h). */
+	if (streq(stage, FB_AUDIT_LOGGER_ARG)) {
+		openlog("fusebox-audit", LOG_PID, LOG_AUTHPRIV);
+		r = fb_conf_load(config, &conf, err, sizeof(err));
+		if (r == 0)
+			r = fb_audit_logger_run(&conf, 3);
+		else
+			syslog(LOG_ERR, "audit logger: %s", err);
+		r = r < 0 ? 1 : r;
+		fb_conf_free(&conf);
+		return r;
+	}
 	if (!streq(stage, "createRuntime") && !streq(stage, "prestart") &&
 	    !streq(stage, "poststop"))
 		return 0;

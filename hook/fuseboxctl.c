@@ -19,8 +19,8 @@ static const struct {
 	  "policy check FILE [--profile-dir DIR] [--profile NAME] | explain FILE PATH RIGHT\n"
 	  "                                lint a file-access policy, show how it resolves" },
 	{ "audit", ctl_audit,
-	  "audit [--config FILE] [--follow] [--syslog] [ID]\n"
-	  "                                print (and consume) the policy's audit events" },
+	  "audit [--config FILE] [--follow] [ID]\n"
+	  "                                print the policy's audit events (log_dir/ID.log)" },
 	{ "probe", ctl_probe, "probe                         kernel features fusebox uses" },
 	{ "reqstat", ctl_reqstat,
 	  "reqstat [--mount DIR] [--json] -- CMD [ARGS]\n"

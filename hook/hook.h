@@ -24,12 +24,14 @@ int fb_ns_umount(int pidfd, const char *rootfs, const char *target);
 /*
  * Start fuseboxd for one mount, detached from the runtime (own session, stdio
  * not inherited), serving fusefd; with policy_file (else NULL) it enforces
- * that policy on the mount (-o policy=FILE,policy_root=TARGET). On success
- * *pid is the daemon and *ready_fd the read end of its readiness pipe.
+ * that policy on the mount (-o policy=FILE,policy_root=TARGET) and logs its
+ * denials to audit_log (-o audit_log=FILE, if not NULL). On success *pid is
+ * the daemon and *ready_fd the read end of its readiness pipe.
  */
 int fb_spawn_daemon(const struct fb_conf *conf, const struct fb_mount_spec *m,
-		    const char *upper, const char *policy_file, const char *logpath, int fusefd,
-		    pid_t *pid, int *ready_fd, char *err, size_t errlen);
+		    const char *upper, const char *policy_file, const char *audit_log,
+		    const char *logpath, int fusefd, pid_t *pid, int *ready_fd, char *err,
+		    size_t errlen);
 
 /*
  * Wait until the daemon reports "ready" on ready_fd, or fails (EOF), or

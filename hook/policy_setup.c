@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "audit_logger.h"
 #include "cgroup.h"
 #include "lsm_probe.h"
 #include "oci.h"
@@ -243,6 +244,9 @@ static int load(const struct fb_conf *conf, const struct fb_policy_req *req,
 
 	if (c) {
 		r = fb_policy_set_acquire(&set, &created, inner, sizeof(inner));
+		/* Its reader before its first event (or again, if it died). */
+		if (r == 0)
+			r = fb_audit_logger_start(conf, inner, sizeof(inner));
 		if (r == 0)
 			r = fb_policy_set_insert(&set, c, inner, sizeof(inner));
 		fb_policy_set_close(&set);

@@ -34,8 +34,8 @@ static void append_escaped(char *buf, size_t len, size_t *off, const char *value
 }
 
 static int build_lowerdir_opt(const struct fb_mount_spec *m, const char *upper,
-			      const char *policy_file, char *buf, size_t len, char *err,
-			      size_t errlen)
+			      const char *policy_file, const char *audit_log, char *buf, size_t len,
+			      char *err, size_t errlen)
 {
 	size_t off;
 
@@ -66,6 +66,10 @@ static int build_lowerdir_opt(const struct fb_mount_spec *m, const char *upper,
 		append_escaped(buf, len, &off, policy_file);
 		off += snprintf(buf + off, off < len ? len - off : 0, ",policy_root=");
 		append_escaped(buf, len, &off, m->target);
+		if (audit_log) {
+			off += snprintf(buf + off, off < len ? len - off : 0, ",audit_log=");
+			append_escaped(buf, len, &off, audit_log);
+		}
 	}
 	if (off >= len)
 		return fb_errf(err, errlen, -ENAMETOOLONG, "too many or too long lower paths");
@@ -110,8 +114,9 @@ static void __attribute__((noreturn)) exec_daemon(const struct fb_conf *conf, co
 }
 
 int fb_spawn_daemon(const struct fb_conf *conf, const struct fb_mount_spec *m,
-		    const char *upper, const char *policy_file, const char *logpath, int fusefd,
-		    pid_t *pid, int *ready_fd, char *err, size_t errlen)
+		    const char *upper, const char *policy_file, const char *audit_log,
+		    const char *logpath, int fusefd, pid_t *pid, int *ready_fd, char *err,
+		    size_t errlen)
 {
 	_cleanup_close_ int devnull = -1, logfd = -1;
 	int ready[2] = { -1, -1 }, pidpipe[2] = { -1, -1 };
@@ -119,7 +124,7 @@ int fb_spawn_daemon(const struct fb_conf *conf, const struct fb_mount_spec *m,
 	pid_t child, daemon = 0;
 	int status, r;
 
-	r = build_lowerdir_opt(m, upper, policy_file, opts, sizeof(opts), err, errlen);
+	r = build_lowerdir_opt(m, upper, policy_file, audit_log, opts, sizeof(opts), err, errlen);
 	if (r < 0)
 		return r;
 	if (access(conf->fuseboxd, X_OK) < 0)

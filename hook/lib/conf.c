@@ -29,7 +29,8 @@ int fb_conf_defaults(struct fb_conf *conf)
 	if (set_str(&conf->state_dir, "/run/fusebox") < 0 ||
 	    set_str(&conf->fuseboxd, FUSEBOX_BINDIR "/fuseboxd") < 0 ||
 	    set_str(&conf->policy_dir, FUSEBOX_SYSCONFDIR "/fusebox/policies") < 0 ||
-	    set_str(&conf->program_dir, FUSEBOX_SYSCONFDIR "/fusebox/programs") < 0)
+	    set_str(&conf->program_dir, FUSEBOX_SYSCONFDIR "/fusebox/programs") < 0 ||
+	    set_str(&conf->log_dir, "/var/log/fusebox") < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -113,7 +114,8 @@ int fb_conf_parse(const char *text, const char *source, struct fb_conf *conf, ch
 
 		if (streq(key, "lower_root") || streq(key, "upper_root") ||
 		    streq(key, "state_dir") || streq(key, "fuseboxd") ||
-		    streq(key, "policy_dir") || streq(key, "program_dir")) {
+		    streq(key, "policy_dir") || streq(key, "program_dir") ||
+		    streq(key, "log_dir")) {
 			if (fb_path_check_abs(value, &why) < 0)
 				return fb_errf(err, errlen, -EINVAL, "%s: %s: \"%s\" %s", where,
 					       key, value, why);
@@ -132,6 +134,8 @@ int fb_conf_parse(const char *text, const char *source, struct fb_conf *conf, ch
 			r = set_str(&conf->policy_dir, value);
 		else if (streq(key, "program_dir"))
 			r = set_str(&conf->program_dir, value);
+		else if (streq(key, "log_dir"))
+			r = set_str(&conf->log_dir, value);
 		else if (streq(key, "degraded_enforcement")) {
 			if (parse_bool(value, &conf->degraded_enforcement) < 0)
 				return fb_errf(err, errlen, -EINVAL,
@@ -150,7 +154,7 @@ int fb_conf_parse(const char *text, const char *source, struct fb_conf *conf, ch
 			return fb_errf(err, errlen, -EINVAL,
 				       "%s: unknown key \"%s\" (expected lower_root, upper_root, "
 				       "state_dir, fuseboxd, policy_dir, program_dir, "
-				       "degraded_enforcement, ready_timeout_ms)",
+				       "log_dir, degraded_enforcement, ready_timeout_ms)",
 				       where, key);
 		if (r < 0)
 			return r;
@@ -181,6 +185,9 @@ int fb_conf_load(const char *path, struct fb_conf *conf, char *err, size_t errle
 	r = fb_conf_parse(text, file, conf, err, errlen);
 	if (r < 0)
 		return r;
+	r = set_str(&conf->path, file);
+	if (r < 0)
+		return r;
 defaults:
 	if (conf->n_lower_roots == 0) {
 		r = add_root(conf->lower_roots, &conf->n_lower_roots, "/var/lib/fusebox/layers",
@@ -202,7 +209,9 @@ void fb_conf_free(struct fb_conf *conf)
 		free(conf->lower_roots[i]);
 	for (i = 0; i < conf->n_upper_roots; i++)
 		free(conf->upper_roots[i]);
+	free(conf->path);
 	free(conf->state_dir);
+	free(conf->log_dir);
 	free(conf->fuseboxd);
 	free(conf->policy_dir);
 	free(conf->program_dir);

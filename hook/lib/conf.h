@@ -11,6 +11,7 @@
 #define FB_CONF_MAX_ROOTS 32
 
 struct fb_conf {
+	char *path; /* the file it was read from, NULL for the defaults */
 	char *lower_roots[FB_CONF_MAX_ROOTS]; /* canonical, realpath'd when they exist */
 	size_t n_lower_roots;
 	char *upper_roots[FB_CONF_MAX_ROOTS];
@@ -19,6 +20,7 @@ struct fb_conf {
 	char *fuseboxd;    /* daemon binary */
 	char *policy_dir;  /* admin profiles */
 	char *program_dir; /* admin BPF programs */
+	char *log_dir;	   /* per-container audit logs, default /var/log/fusebox */
 	int ready_timeout_ms;
 	bool degraded_enforcement;
 };

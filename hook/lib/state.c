@@ -295,7 +295,7 @@ int fb_teardown(const struct fb_conf *conf, const char *id, fb_policy_undo_fn un
 		first = r; /* corrupt state: still remove the dir below */
 	/* The policy first: while the kernel has it, the state must stay to undo it. */
 	if (r == 0 && st.policy.on) {
-		int k = undo_policy ? undo_policy(&st.policy, err, errlen)
+		int k = undo_policy ? undo_policy(conf, id, &st.policy, err, errlen)
 				    : fb_errf(err, errlen, -EOPNOTSUPP,
 					      "this program cannot remove BPF policies");
 

@@ -62,7 +62,8 @@ struct fb_state {
  * Undo of a recorded policy: remove its kernel entries and pins. Supplied by
  * the callers that link libbpf (fusebox-hook, fuseboxctl), NULL for none.
  */
-typedef int (*fb_policy_undo_fn)(const struct fb_state_policy *p, char *err, size_t errlen);
+typedef int (*fb_policy_undo_fn)(const struct fb_conf *conf, const char *id,
+				 const struct fb_state_policy *p, char *err, size_t errlen);
 
 /* "<state_dir>/<id>" into buf. */
 int fb_state_path(const struct fb_conf *conf, const char *id, char *buf, size_t len);

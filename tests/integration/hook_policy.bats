@@ -224,10 +224,13 @@ fake_policy_state() {
 	[[ "$output" == *"policy: cgroup /sys/fs/cgroup/unified/gone (id 987654323), 1 program"* ]]
 }
 
-@test "fuseboxctl audit with no program set on the node says so and exits 0" {
-	[ ! -e /sys/fs/bpf/fusebox/policy ] || skip "a policy program set is pinned on this host"
-	run "$CTL" audit --config "$FB_T/fusebox.conf"
+@test "fuseboxctl audit of a container with no audit log says so and exits 0" {
+	sed '$a log_dir = '"$FB_T/audit" "$FB_T/fusebox.conf" >"$FB_T/audit.conf"
+	run "$CTL" audit --config "$FB_T/audit.conf" never-ran
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"no policy program set on this node"* ]]
+	[[ "$output" == "fuseboxctl: no audit events of never-ran ($FB_T/audit/never-ran.log)" ]]
+	run "$CTL" audit --config "$FB_T/audit.conf" ../x
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'"../x" is not a container id'* ]]
 }

@@ -45,6 +45,7 @@ setup() {
 teardown() {
 	runc delete -f "$ID" >/dev/null 2>&1 || true
 	rm -rf "$BUNDLE"
+	rm -f "/var/log/fusebox/$ID.log" "/var/log/fusebox/$ID.log.1"
 }
 
 allow_degraded() {
@@ -220,4 +221,81 @@ refused() {
 	refused "$(jq -c '. + {"fusebox.io/programs": "[\"mine\"]"}' \
 		<<<"$(annotations passthrough "$(policy enforce)")")" \
 		"fusebox.io/programs: this kernel does not run BPF LSM programs"
+}
+
+# ---- the audit log: fuseboxd's denials outlive the container ----
+
+# A log line: time, id, and the event's fields.
+LOG_TIME='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z'
+
+@test "denials outlive the container: /var/log/fusebox/ID.log has them, fuseboxctl audit ID prints them" {
+	run_probe "$(annotations passthrough "$(policy enforce)")"
+	[ "$status" -eq 0 ]
+	fb_assert_clean "$ID"
+	local log=/var/log/fusebox/$ID.log
+	cat "$log"
+	grep -Eq "^$LOG_TIME $ID pid=[0-9]+ uid=0 comm=cat op=fuse rights=read path=/app/secret/key verdict=deny by=rules\[0\]\$" "$log"
+	grep -Eq "^$LOG_TIME $ID pid=[0-9]+ uid=0 comm=rm op=fuse rights=delete path=/app/etc/conf verdict=deny by=rules\[2\]\$" "$log"
+	# The allowed accesses are not in it.
+	! grep -q 'path=/app/secret/pub\|path=/app/data' "$log"
+	[ "$(stat -c %a "$log")" = 640 ]
+	run "$CTL" audit --config "$FB_T/fusebox.conf" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat "$log")" ]
+	# Without an id: every container's log, this one's lines among them.
+	run "$CTL" audit --config "$FB_T/fusebox.conf"
+	[[ "$output" == *"$ID pid="*"path=/app/secret/key verdict=deny"* ]]
+}
+
+@test "audit mode: the would-be denials are in the log as verdict=audit" {
+	run_probe "$(annotations passthrough "$(policy audit)")"
+	[ "$status" -eq 0 ]
+	run "$CTL" audit --config "$FB_T/fusebox.conf" "$ID"
+	echo "$output"
+	[[ "$output" == *" $ID pid="*" comm=cat op=fuse rights=read path=/app/secret/key verdict=audit by=rules[0]"* ]]
+	[[ "$output" != *"verdict=deny"* ]]
+}
+
+@test "the log is bounded: past 1 MiB it becomes ID.log.1, replacing the older one, and the newest events stay" {
+	local log=/var/log/fusebox/$ID.log
+	mkdir -p /var/log/fusebox
+	yes 'old rotated line' | head -c 100000 >"$log.1"
+	yes 'filler line of an earlier run of this container' | head -c $((1024 * 1024 - 40)) >"$log"
+	run_probe "$(annotations passthrough "$(policy enforce)")"
+	[ "$status" -eq 0 ]
+	# The full file moved to .1 (the old .1 is gone); the new file has the denials.
+	[ "$(stat -c %s "$log.1")" -gt 1000000 ]
+	! grep -q 'old rotated line' "$log.1"
+	grep -q 'path=/app/secret/key verdict=deny' "$log"
+	[ "$(stat -c %s "$log")" -le $((1024 * 1024)) ]
+	run "$CTL" audit --config "$FB_T/fusebox.conf" "$ID"
+	[[ "${lines[0]}" == "filler line"* ]]
+	[[ "${lines[-1]}" == *"$ID pid="* ]]
+}
+
+@test "fuseboxctl audit --follow ID prints the events of a container that starts after it" {
+	local out=$FB_T/follow.out
+	"$CTL" audit --config "$FB_T/fusebox.conf" --follow "$ID" >"$out" 2>&1 &
+	local follower=$!
+	run_probe "$(annotations passthrough "$(policy enforce)")"
+	[ "$status" -eq 0 ]
+	local i
+	for i in $(seq 40); do
+		grep -q 'path=/app/secret/key verdict=deny' "$out" && break
+		sleep 0.1
+	done
+	kill "$follower"
+	wait "$follower" || true
+	cat "$out"
+	grep -Eq "^$LOG_TIME $ID pid=[0-9]+ uid=0 comm=cat op=fuse rights=read path=/app/secret/key verdict=deny" "$out"
+}
+
+@test "log_dir in fusebox.conf says where the logs go" {
+	echo "log_dir = $FB_T/audit" >>"$FB_T/fusebox.conf"
+	run_probe "$(annotations passthrough "$(policy enforce)")"
+	[ "$status" -eq 0 ]
+	grep -q 'path=/app/secret/key verdict=deny' "$FB_T/audit/$ID.log"
+	[ ! -e "/var/log/fusebox/$ID.log" ]
+	run "$CTL" audit --config "$FB_T/fusebox.conf" "$ID"
+	[[ "$output" == *"path=/app/secret/key verdict=deny"* ]]
 }

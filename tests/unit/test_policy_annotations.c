@@ -134,7 +134,8 @@ static int remove_state_dir(void **unused)
 static int undo_calls;
 static unsigned long long undone_id;
 
-static int fake_undo(const struct fb_state_policy *p, char *e, size_t len)
+static int fake_undo(const struct fb_conf *conf, const char *id, const struct fb_state_policy *p,
+		     char *e, size_t len)
 {
 	undo_calls++;
 	undone_id = p->cgroup_id;

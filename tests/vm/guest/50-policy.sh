@@ -95,6 +95,10 @@ check "the image is unchanged where the policy denied" etc_unchanged
 check "after the container stops no fusebox program, map, link or pin is left" eventually nothing_left
 [ "$TAP_FAILED" = 0 ] || { fb_bpf_left | diag; diag </tmp/pol.out; }
 check "after the container stops its state directory is gone" test ! -e /run/fusebox/fbvm-pol
+fuseboxctl audit --config /opt/fusebox/fusebox.conf fbvm-pol >/tmp/audit.out 2>&1
+check "the stopped container's denials stay in /var/log/fusebox/fbvm-pol.log: fuseboxctl audit prints them" \
+	grep -q '^[0-9T:.-]*Z fbvm-pol pid=[0-9]* uid=0 comm=cat op=open rights=read path=/secrets/key verdict=deny by=rules\[2\]$' /tmp/audit.out
+[ "$TAP_FAILED" = 0 ] || diag </tmp/audit.out
 runc delete -f fbvm-pol >/dev/null 2>&1
 
 # ---- audit ----
@@ -127,22 +131,33 @@ if runc run -d fbvm-long >/tmp/long.out 2>&1 </dev/null; then
 	check "a second container (audit mode) runs while the first one is up" allowed read-secret
 	check "when one of two containers stops, the program set stays pinned" \
 		test -e /sys/fs/bpf/fusebox/policy/fb_policy_cfg
+	# Detached like fuseboxd: another session, stdio on /dev/null, not the runtime's pipes.
+	one_logger() {
+		set -- $(logger_pids)
+		[ $# = 1 ] && [ "$(cut -d' ' -f6 /proc/$1/stat)" != "$(cut -d' ' -f6 /proc/$$/stat)" ] &&
+			[ "$(readlink /proc/$1/fd/1)" = /dev/null ] && [ "$(readlink /proc/$1/fd/2)" = /dev/null ]
+	}
+	check "while containers with a policy run, one audit logger runs, detached from the runtime" \
+		one_logger
 	runc exec fbvm-long cat /secrets/key >/tmp/exec.out 2>&1
 	check "the remaining container is still enforced" grep -q 'Permission denied' /tmp/exec.out
 	fuseboxctl status --config /opt/fusebox/fusebox.conf fbvm-long >/tmp/status.out 2>&1
 	check "fuseboxctl status shows the container's policy and its dropped audit events" \
 		grep -q '^  policy: enforce, audit events dropped: 0$' /tmp/status.out
-	fuseboxctl audit --config /opt/fusebox/fusebox.conf >/tmp/audit.out 2>&1
-	check "fuseboxctl audit reports the running container's denial with its id, path and rule" \
-		grep -q '^fbvm-long pid=[0-9]* uid=0 comm=cat op=open rights=read path=/secrets/key verdict=deny by=rules\[2\]$' /tmp/audit.out
-	check "fuseboxctl audit reports what audit mode let through, as verdict=audit" \
-		grep -q ' comm=cat op=open rights=read path=/secrets/key verdict=audit by=rules\[2\]$' /tmp/audit.out
+	audit_has() {
+		fuseboxctl audit --config /opt/fusebox/fusebox.conf >/tmp/audit.out 2>&1
+		grep -q "$1" /tmp/audit.out
+	}
+	check "fuseboxctl audit reports the running container's denial with its time, id, path and rule" \
+		eventually audit_has '^[0-9T:.-]*Z fbvm-long pid=[0-9]* uid=0 comm=cat op=open rights=read path=/secrets/key verdict=deny by=rules\[2\]$'
+	check "fuseboxctl audit reports what audit mode let through in the stopped container, as verdict=audit" \
+		grep -q ' fbvm-short pid=[0-9]* uid=0 comm=cat op=open rights=read path=/secrets/key verdict=audit by=rules\[2\]$' /tmp/audit.out
 	check "fuseboxctl audit reports an exec denial by the /tmp rule" \
 		grep -q ' op=exec rights=exec path=/tmp/hello.sh verdict=audit by=rules\[1\]$' /tmp/audit.out
 	[ "$TAP_FAILED" = 0 ] || { diag </tmp/status.out; diag </tmp/audit.out; }
-	fuseboxctl audit --config /opt/fusebox/fusebox.conf >/tmp/audit2.out 2>&1
-	check "events are read once: a second fuseboxctl audit finds none of them" \
-		sh -c '! grep -q path=/secrets/key /tmp/audit2.out' 
+	fuseboxctl audit --config /opt/fusebox/fusebox.conf fbvm-short >/tmp/audit2.out 2>&1
+	check "events stay in the log: reading them again with the container's id shows them again" \
+		grep -q ' fbvm-short pid=.* path=/secrets/key verdict=audit' /tmp/audit2.out
 	check "while a container runs, its programs and pins are there to see" \
 		sh -c "bpftool prog show | grep -q 'name fb_file_open' && ls /sys/fs/bpf/fusebox/policy | grep -q link_"
 	check "while it runs, a process outside the container reads what it may not" \
@@ -150,7 +165,8 @@ if runc run -d fbvm-long >/tmp/long.out 2>&1 </dev/null; then
 	runc kill fbvm-long KILL >/dev/null 2>&1
 	eventually sh -c 'runc state fbvm-long | grep -q stopped'
 	runc delete -f fbvm-long >/tmp/del.out 2>&1
-	check "when the last container is deleted, nothing of fusebox's BPF is left" eventually nothing_left
+	check "when the last container is deleted, nothing of fusebox's BPF and no audit logger is left" \
+		eventually nothing_left
 	check "... and no state directory" test ! -e /run/fusebox/fbvm-long
 else
 	not_ok "a detached container with a policy starts"

@@ -28,8 +28,10 @@ check "files of the fusebox mount that no rule denies read" has_line /tmp/mnt.ou
 check "a read-deny rule on a directory inside the fusebox mount denies its files (EACCES)" \
 	grep -q "can't open '/data/secret/key': Permission denied" /tmp/mnt.out
 [ "$TAP_FAILED" = 0 ] || diag </tmp/mnt.out
-check "after it stops: no fusebox BPF, no state, no fuseboxd" \
-	eventually sh -c "[ -z \"\$(bpftool prog show | grep 'name fb_')\" ] && [ ! -e /run/fusebox/fbvm-mnt ] && ! pgrep fuseboxd >/dev/null"
+mnt_gone() {
+	nothing_left && [ ! -e /run/fusebox/fbvm-mnt ] && [ -z "$(live_pids '^[^ ]*fuseboxd ')" ]
+}
+check "after it stops: no fusebox BPF or audit logger, no state, no fuseboxd" eventually mnt_gone
 runc delete -f fbvm-mnt >/dev/null 2>&1
 
 # ---- a profile, narrowed by an annotation that also tries to widen it ----

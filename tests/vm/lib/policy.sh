@@ -9,8 +9,21 @@ cd $bundle || exit 1
 cp config.json config-plain.json
 restore_config() { cp config-plain.json config.json; }
 
-# fb_bpf_left: fusebox's programs, maps and pins that exist (none: empty).
+# live_pids ERE: live (not zombie) processes whose command line matches (no pgrep
+# in the guest's busybox).
+live_pids() {
+	local d
+	for d in /proc/[0-9]*; do
+		tr '\0' ' ' <$d/cmdline 2>/dev/null | grep -Eq "$1" || continue
+		grep -q '^State:.*Z' $d/status 2>/dev/null || echo "${d#/proc/}"
+	done
+}
+# logger_pids: fusebox's audit logger processes.
+logger_pids() { live_pids '^fusebox-hook .*audit-logger $'; }
+
+# fb_bpf_left: fusebox's programs, maps, pins and audit logger that exist (none: empty).
 fb_bpf_left() {
+	logger_pids | sed 's/^/audit logger: /'
 	bpftool prog show 2>/dev/null | grep -E 'name (fb_|op_deny)'
 	bpftool map show 2>/dev/null | grep -E 'name (fb_|policy_b)'
 	ls /sys/fs/bpf/fusebox 2>/dev/null
