@@ -272,82 +272,42 @@ int xattr_names(const char *path, bool follow, char **out)
 }
 
 /* Names of a directory with their types, sorted: "name f\n" (f/d/l/p/s/c/b). */
-static int list_dir(int dfd_in, char **out)
+static int list_dir(int dfd, char **out)
 {
-	_cleanup_free_ char **names = NULL;
 	_cleanup_free_ char *text = NULL;
-	size_t n = 0, cap = 0, i, tl = 0, tcap = 1;
-	struct dirent *de;
-	DIR *d;
-	int fd, r = 0;
+	size_t i, tl = 0, tcap = 1;
+	struct names nm;
+	int r;
 
-	fd = dup(dfd_in);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			r = errno ? -errno : 0;
-			break;
-		}
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			char **nn = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof(*names));
-
-			if (!nn) {
-				r = -ENOMEM;
-				break;
-			}
-			names = nn;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			r = -ENOMEM;
-			break;
-		}
-		tcap += strlen(de->d_name) + 3;
-		n++;
-		if (n > FD_MAX_ENTRIES) {
-			r = -E2BIG;
-			break;
-		}
-	}
-	if (!r)
-		text = malloc(tcap);
-	if (!r && !text)
-		r = -ENOMEM;
-	if (!r) {
-		qsort(names, n, sizeof(*names), cmp_str);
-		text[0] = '\0';
-		for (i = 0; i < n; i++) {
-			struct stat st;
-			char t = '?';
-
-			if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
-				t = S_ISREG(st.st_mode)	   ? 'f'
-				    : S_ISDIR(st.st_mode)  ? 'd'
-				    : S_ISLNK(st.st_mode)  ? 'l'
-				    : S_ISFIFO(st.st_mode) ? 'p'
-				    : S_ISSOCK(st.st_mode) ? 's'
-				    : S_ISCHR(st.st_mode)  ? 'c'
-							   : 'b';
-			tl += (size_t)sprintf(text + tl, "%s %c\n", names[i], t);
-		}
-	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	closedir(d);
+	r = read_names(dfd, &nm);
 	if (r < 0)
 		return r;
+	for (i = 0; i < nm.n; i++)
+		tcap += strlen(nm.v[i]) + 3;
+	text = malloc(tcap);
+	if (!text) {
+		names_free(&nm);
+		return -ENOMEM;
+	}
+	text[0] = '\0';
+	for (i = 0; i < nm.n; i++) {
+		struct stat st;
+		char t = '?';
+
+		if (fstatat(dfd, nm.v[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+			t = S_ISREG(st.st_mode)	   ? 'f'
+			    : S_ISDIR(st.st_mode)  ? 'd'
+			    : S_ISLNK(st.st_mode)  ? 'l'
+			    : S_ISFIFO(st.st_mode) ? 'p'
+			    : S_ISSOCK(st.st_mode) ? 's'
+			    : S_ISCHR(st.st_mode)  ? 'c'
+						   : 'b';
+		tl += (size_t)sprintf(text + tl, "%s %c\n", nm.v[i], t);
+	}
+	r = (int)nm.n;
+	names_free(&nm);
 	*out = TAKE_PTR(text);
-	return (int)n;
+	return r;
 }
 
 static void set_ret(struct result *r, long long ret)

@@ -237,6 +237,12 @@ const char *equiv_name(enum equiv e);
 bool equiv_ok(struct run *run, enum equiv e); /* allowed here; counts the use */
 
 /* tree.c */
+struct names {
+	char **v;
+	size_t n;
+};
+int read_names(int fd, struct names *out);
+void names_free(struct names *nm);
 bool compare_trees(struct run *run, const struct op *op);
 
 /* build.c */

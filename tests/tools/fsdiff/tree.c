@@ -83,12 +83,7 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-struct names {
-	char **v;
-	size_t n;
-};
-
-static void names_free(struct names *nm)
+void names_free(struct names *nm)
 {
 	size_t i;
 
@@ -99,7 +94,8 @@ static void names_free(struct names *nm)
 	nm->n = 0;
 }
 
-static int read_names(int fd, struct names *out)
+/* The names in directory fd (but . and ..), sorted; at most FD_MAX_ENTRIES. */
+int read_names(int fd, struct names *out)
 {
 	size_t cap = 0;
 	struct dirent *de;
