@@ -280,9 +280,14 @@ static __always_inline enum step step_up(struct walk *w, bool count_levels)
 	return STEP_ON;
 }
 
+/* What the walk's loop body gets: the task's scratch, found once per walk. */
+struct walk_ctx {
+	struct scratch *sc;
+};
+
 static long walk_step(__u32 i, void *ctx)
 {
-	struct scratch *sc = scratch();
+	struct scratch *sc = ((struct walk_ctx *)ctx)->sc;
 	struct walk *w;
 	struct dentry *d;
 	struct inode *inode;
@@ -541,7 +546,9 @@ static __always_inline int judge_at(const struct judge *j, __u32 rights, __u64 d
 	w->m = m;
 	if (!m)
 		find_mounts(sc, w, (struct dentry *)d);
-	bpf_loop(FB_WALK_STEPS, walk_step, NULL, 0);
+	struct walk_ctx wc = { .sc = sc };
+
+	bpf_loop(FB_WALK_STEPS, walk_step, &wc, 0);
 	/* The event's walk starts at the entry, under the same mount. */
 	return verdict(j, w, ev_d, m);
 }
