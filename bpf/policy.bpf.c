@@ -143,6 +143,10 @@ struct walk {
 	__u32 by;   /* how the first denied right was decided */
 	__u32 rule; /* and by which rule */
 	__u32 cands_complete;
+	/* Of the mount mnt_of (a cache: read once per mount on the way up). */
+	__u64 mnt_of;
+	__u64 mnt_root; /* its root dentry */
+	__u32 mnt_dev;	/* its superblock's s_dev: the dev of every dentry under it */
 };
 
 /* Collect the mounts of d's superblock in the task's mount namespace. */
@@ -237,6 +241,18 @@ static __always_inline void match_candidate(struct walk *w)
 	}
 }
 
+/* Fill the walk's cache of facts about its current mount w->m (not 0). */
+static __always_inline void mount_cache(struct walk *w)
+{
+	struct mount *m = (struct mount *)w->m;
+
+	if (w->mnt_of == w->m)
+		return;
+	w->mnt_root = (__u64)BPF_CORE_READ(m, mnt.mnt_root);
+	w->mnt_dev = BPF_CORE_READ(m, mnt.mnt_sb, s_dev);
+	w->mnt_of = w->m;
+}
+
 enum step {
 	STEP_ON = 0,	/* moved up: go on */
 	STEP_OUTSIDE,	/* above the top of the task's tree: not beneath the container */
@@ -257,9 +273,9 @@ static __always_inline enum step step_up(struct walk *w, bool count_levels)
 		match_candidate(w);
 	if (w->m) {
 		struct mount *m = (struct mount *)w->m;
-		__u64 mroot = (__u64)BPF_CORE_READ(m, mnt.mnt_root);
 
-		if (mroot == w->d) {
+		mount_cache(w);
+		if (w->mnt_root == w->d) {
 			__u64 pm = (__u64)BPF_CORE_READ(m, mnt_parent);
 
 			if (!pm || pm == w->m)
@@ -301,8 +317,17 @@ static long walk_step(__u32 i, void *ctx)
 
 	if (inode) {
 		__u64 ino = BPF_CORE_READ(inode, i_ino);
-		__u32 dev = BPF_CORE_READ(inode, i_sb, s_dev);
-		struct fb_obj_val *v = obj_lookup(w->cgid, dev, ino);
+		__u32 dev;
+		struct fb_obj_val *v;
+
+		/* A dentry under a known mount is on that mount's superblock. */
+		if (w->m) {
+			mount_cache(w);
+			dev = w->mnt_dev;
+		} else {
+			dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		}
+		v = obj_lookup(w->cgid, dev, ino);
 
 		if (v)
 			decide(w, v->allow, v->deny, FB_AUDIT_BY_RULE, v->rule);
