@@ -293,24 +293,9 @@ static bool compare_stat(struct run *run, const struct op *op, const char *which
 
 static const char *st_label(const struct op *op)
 {
-	switch (op->kind) {
-	case OP_OPEN:
-	case OP_PREAD:
-	case OP_PWRITE:
-	case OP_WRITE:
-	case OP_FTRUNCATE:
-	case OP_FALLOCATE:
-	case OP_FCHMOD:
-	case OP_FSTAT:
-	case OP_FSYNC:
-	case OP_COPY:
-	case OP_LSEEK:
+	if (op_uses_slot(op->kind))
 		return "fstat of the slot";
-	case OP_STAT:
-		return "stat of the path";
-	default:
-		return "lstat of the path";
-	}
+	return op->kind == OP_STAT ? "stat of the path" : "lstat of the path";
 }
 
 bool compare_results(struct run *run, const struct op *op)

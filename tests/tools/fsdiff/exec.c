@@ -600,7 +600,8 @@ static void exec_slot(struct side *s, const struct op *op, struct result *r)
 	}
 }
 
-static bool op_uses_slot(enum op_kind k)
+/* Ops whose stat after the op is the slot's (fstat), not a path's. */
+bool op_uses_slot(enum op_kind k)
 {
 	switch (k) {
 	case OP_OPEN:

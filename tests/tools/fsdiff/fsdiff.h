@@ -216,6 +216,7 @@ void side_close(struct side *s);
 void result_init(struct result *r);
 void result_free(struct result *r);
 void exec_op(struct run *run, struct side *s, const struct op *op, struct result *r);
+bool op_uses_slot(enum op_kind k);
 int resolve_parent(struct side *s, const char *path, const char **leaf);
 int resolve_path(struct side *s, const char *path, bool follow);
 void stat_capture(const struct stat *st, struct fd_stat *out);
