@@ -25,11 +25,7 @@ CONF
 	chmod 0755 "$FB_T" "$FB_T/programs"
 	echo secret >"$FB_T/outside/host.bpf.o"
 	fb_make_rootfs "$FB_T/rootfs-template"
-	if "$CTL" probe | grep -q '^bpf-lsm: yes'; then
-		LSM_RUNS=yes
-	else
-		LSM_RUNS=no
-	fi
+	LSM_RUNS=$(fb_lsm_runs)
 	export FB_T LSM_RUNS
 }
 
@@ -38,15 +34,11 @@ teardown_file() {
 }
 
 setup() {
-	ID=fbpol-$BATS_TEST_NUMBER-$$
-	BUNDLE=$FB_T/bundle-$BATS_TEST_NUMBER
-	mkdir -p "$BUNDLE"
-	cp -a "$FB_T/rootfs-template" "$BUNDLE/rootfs"
+	fb_bundle_setup fbpol
 }
 
 teardown() {
-	runc delete -f "$ID" >/dev/null 2>&1 || true
-	rm -rf "$BUNDLE"
+	fb_bundle_teardown
 }
 
 # policy_ann JSON_OBJECT_OF_ANNOTATIONS: values given as JSON are turned into strings.

@@ -21,11 +21,7 @@ setup_file() {
 	echo old >"$app/data/old"
 	fb_make_rootfs "$FB_T/rootfs-template"
 	cp "$FB_T/fusebox.conf" "$FB_T/fusebox.conf.strict"
-	if "$CTL" probe | grep -q '^bpf-lsm: yes'; then
-		LSM_RUNS=yes
-	else
-		LSM_RUNS=no
-	fi
+	LSM_RUNS=$(fb_lsm_runs)
 	export FB_T LSM_RUNS
 }
 
@@ -35,16 +31,12 @@ teardown_file() {
 
 setup() {
 	[ "$LSM_RUNS" = no ] || skip "this kernel runs BPF LSM programs: the kernel enforces, not fuseboxd"
-	ID=fbfpol-$BATS_TEST_NUMBER-$$
-	BUNDLE=$FB_T/bundle-$BATS_TEST_NUMBER
-	mkdir -p "$BUNDLE"
-	cp -a "$FB_T/rootfs-template" "$BUNDLE/rootfs"
+	fb_bundle_setup fbfpol
 	cp "$FB_T/fusebox.conf.strict" "$FB_T/fusebox.conf"
 }
 
 teardown() {
-	runc delete -f "$ID" >/dev/null 2>&1 || true
-	rm -rf "$BUNDLE"
+	fb_bundle_teardown
 	rm -f "/var/log/fusebox/$ID.log" "/var/log/fusebox/$ID.log.1"
 }
 

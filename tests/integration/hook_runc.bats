@@ -21,15 +21,11 @@ teardown_file() {
 }
 
 setup() {
-	ID=fbtest-$BATS_TEST_NUMBER-$$
-	BUNDLE=$FB_T/bundle-$BATS_TEST_NUMBER
-	mkdir -p "$BUNDLE"
-	cp -a "$FB_T/rootfs-template" "$BUNDLE/rootfs"
+	fb_bundle_setup fbtest
 }
 
 teardown() {
-	runc delete -f "$ID" >/dev/null 2>&1 || true
-	rm -rf "$BUNDLE"
+	fb_bundle_teardown
 }
 
 @test "a file in a lower layer reads the same inside the container" {

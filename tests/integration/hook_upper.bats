@@ -19,16 +19,13 @@ teardown_file() {
 }
 
 setup() {
-	ID=fbupper-$BATS_TEST_NUMBER-$$
-	BUNDLE=$FB_T/bundle-$BATS_TEST_NUMBER
-	mkdir -p "$BUNDLE"
-	cp -a "$FB_T/rootfs-template" "$BUNDLE/rootfs"
+	fb_bundle_setup fbupper
 }
 
 teardown() {
-	runc delete -f "$ID" >/dev/null 2>&1 || true
 	runc delete -f "$ID-2" >/dev/null 2>&1 || true
-	rm -rf "$BUNDLE" "$BUNDLE-2"
+	rm -rf "$BUNDLE-2"
+	fb_bundle_teardown
 }
 
 @test "an ephemeral upper: the container writes, copies up and deletes; after exit the upper is gone" {

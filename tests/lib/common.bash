@@ -127,3 +127,23 @@ refused() {
 	[ "$(grep -c 'fusebox-hook:' <<<"$msg")" -eq 1 ]
 	fb_assert_clean "$ID"
 }
+
+# fb_bundle_setup PREFIX: per test, ID=PREFIX-N-PID and BUNDLE with a copy of
+# $FB_T/rootfs-template (made by the file's setup_file).
+fb_bundle_setup() {
+	ID=$1-$BATS_TEST_NUMBER-$$
+	BUNDLE=$FB_T/bundle-$BATS_TEST_NUMBER
+	mkdir -p "$BUNDLE"
+	cp -a "$FB_T/rootfs-template" "$BUNDLE/rootfs"
+}
+
+# fb_bundle_teardown: the test's container (if any) and its bundle go.
+fb_bundle_teardown() {
+	runc delete -f "$ID" >/dev/null 2>&1 || true
+	rm -rf "$BUNDLE"
+}
+
+# fb_lsm_runs: "yes" when this kernel runs BPF LSM programs, else "no".
+fb_lsm_runs() {
+	if "$CTL" probe | grep -q '^bpf-lsm: yes'; then echo yes; else echo no; fi
+}
