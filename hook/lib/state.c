@@ -116,7 +116,7 @@ int fb_state_write(const struct fb_conf *conf, const struct fb_state *st)
 				  (json_int_t)m->daemon_start, "upper_kind",
 				  upper_kind_names[m->upper_kind], "upper", m->upper));
 	}
-	root = json_pack("{s:s, s:s?, s:I, s:o}", "id", st->id, "rootfs", st->rootfs,
+	root = json_pack("{s:s, s:s*, s:I, s:o}", "id", st->id, "rootfs", st->rootfs,
 			 "container_pid", (json_int_t)st->container_pid, "mounts", mounts);
 	if (!root)
 		return -ENOMEM;
@@ -130,7 +130,7 @@ int fb_state_write(const struct fb_conf *conf, const struct fb_state *st)
 	}
 	if (st->policy.on &&
 	    json_object_set_new(root, "policy",
-				json_pack("{s:I, s:s?, s:I}", "cgroup_id",
+				json_pack("{s:I, s:s*, s:I}", "cgroup_id",
 					  (json_int_t)st->policy.cgroup_id, "cgroup",
 					  st->policy.cgroup, "programs",
 					  (json_int_t)st->policy.n_programs)) < 0) {
