@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "audit_logger.h"
@@ -95,10 +96,13 @@ struct container {
 	char *id;
 	unsigned long long lost; /* events not written to its log */
 	int lost_err;
+	__u64 dropped; /* the kernel's count of events it could not queue, as last reported */
 };
 
 struct logger {
 	const struct fb_conf *conf;
+	int cfg_fd;		     /* fb_policy_cfg: each container's dropped count */
+	struct timespec dropped_at; /* when the counts were last looked at */
 	size_t n;
 	struct container c[MAP_MAX];
 };
@@ -220,6 +224,39 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/*
+ * Events the kernel could not queue (ring buffer full) are counted per container
+ * in its fb_policy_cfg; once a second, report what was added, in the container's
+ * log and in syslog. poststop writes the total when the container is gone.
+ */
+static void report_dropped(struct logger *lg)
+{
+	struct timespec now, t;
+	char when[40], line[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - lg->dropped_at.tv_sec < 1)
+		return;
+	lg->dropped_at = now;
+	for (size_t i = 0; i < lg->n; i++) {
+		struct container *c = &lg->c[i];
+		struct fb_policy_cfg cfg;
+
+		if (bpf_map_lookup_elem(lg->cfg_fd, &c->cgid, &cfg) < 0 || cfg.dropped <= c->dropped)
+			continue;
+		snprintf(line, sizeof(line),
+			 "%s audit: %llu more events lost (the kernel's ring buffer was full; "
+			 "%llu in all)",
+			 c->id, (unsigned long long)(cfg.dropped - c->dropped),
+			 (unsigned long long)cfg.dropped);
+		c->dropped = cfg.dropped;
+		syslog(LOG_WARNING, "%s", line);
+		clock_gettime(CLOCK_REALTIME, &t);
+		fb_audit_time(&t, when, sizeof(when));
+		write_line(c, lg->conf, when, line);
+	}
+}
+
 int fb_audit_logger_run(const struct fb_conf *conf, int ready_fd)
 {
 	struct fb_policy_set set = FB_POLICY_SET_INIT;
@@ -256,6 +293,7 @@ int fb_audit_logger_run(const struct fb_conf *conf, int ready_fd)
 	if (!lg)
 		goto out;
 	lg->conf = conf;
+	lg->cfg_fd = set.cfg_fd;
 	learn(lg);
 	rb = ring_buffer__new(set.events_fd, on_event, lg, NULL);
 	if (!rb) {
@@ -274,6 +312,7 @@ int fb_audit_logger_run(const struct fb_conf *conf, int ready_fd)
 			syslog(LOG_ERR, "polling the audit ring buffer: %s", strerror(-r));
 			goto out;
 		}
+		report_dropped(lg);
 		/* Unpinned without a stop (the set is gone): nothing more will come. */
 		if (r == 0 && access(PIN_EVENTS, F_OK) < 0 && errno == ENOENT)
 			break;

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -689,8 +690,11 @@ static void log_dropped(const struct fb_conf *conf, const char *id, __u64 droppe
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	fb_audit_time(&now, when, sizeof(when));
-	snprintf(line, sizeof(line), "%s %s audit: %llu events lost (the kernel's ring buffer was full)",
+	snprintf(line, sizeof(line),
+		 "%s %s audit: container stopped, %llu events lost in all (the kernel's ring "
+		 "buffer was full)",
 		 when, id, (unsigned long long)dropped);
+	syslog(LOG_WARNING, "%s", line + strlen(when) + 1);
 	if (fb_audit_log_dir(conf->log_dir) == 0)
 		fb_audit_log_append(path, line);
 }
