@@ -392,9 +392,17 @@ int main(int argc, char **argv)
 		fail_msg(state.id, "%s", err);
 		goto out;
 	}
-	if (streq(stage, "poststop"))
+	if (streq(stage, "poststop")) {
+		int pruned;
+
 		r = fb_teardown(&conf, state.id, fb_policy_undo, err, sizeof(err));
-	else
+		/* The logs outlive their containers, up to log_keep of them. */
+		pruned = fb_audit_log_prune(&conf);
+
+		if (pruned < 0)
+			syslog(LOG_WARNING, "%s: pruning the audit logs in %s: %s", state.id,
+			       conf.log_dir, strerror(-pruned));
+	} else
 		r = stage_create(&conf, &state, err, sizeof(err));
 	if (r < 0)
 		fail_msg(state.id, "%s", err[0] ? err : strerror(-r));

@@ -34,4 +34,12 @@ void fb_audit_time(const struct timespec *t, char *buf, size_t len);
 /* Append line (no newline) to the log at path, rotating it first if it is full. */
 int fb_audit_log_append(const char *path, const char *line);
 
+struct fb_conf;
+/*
+ * Bound the number of logs: keep the conf->log_keep newest (by the time of their last
+ * line) and remove the older ones with their rotated halves, except those of containers
+ * that still have state (running). Returns how many were removed, or -errno.
+ */
+int fb_audit_log_prune(const struct fb_conf *conf);
+
 #endif

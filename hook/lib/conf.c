@@ -26,6 +26,7 @@ int fb_conf_defaults(struct fb_conf *conf)
 {
 	memset(conf, 0, sizeof(*conf));
 	conf->ready_timeout_ms = 5000;
+	conf->log_keep = 1000;
 	if (set_str(&conf->state_dir, "/run/fusebox") < 0 ||
 	    set_str(&conf->fuseboxd, FUSEBOX_BINDIR "/fuseboxd") < 0 ||
 	    set_str(&conf->policy_dir, FUSEBOX_SYSCONFDIR "/fusebox/policies") < 0 ||
@@ -64,6 +65,22 @@ static char *trim(char *s)
 	while (e > s && isspace((unsigned char)e[-1]))
 		*--e = '\0';
 	return s;
+}
+
+/* A decimal integer in [min, max] for key, or a one-line error naming it. */
+static int parse_int(const char *value, long min, long max, int *out, const char *key,
+		     const char *where, char *err, size_t errlen)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < min || v > max)
+		return fb_errf(err, errlen, -EINVAL, "%s: %s: \"%s\" (expected %ld..%ld)", where,
+			       key, value, min, max);
+	*out = (int)v;
+	return 0;
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -142,19 +159,15 @@ int fb_conf_parse(const char *text, const char *source, struct fb_conf *conf, ch
 					       "%s: degraded_enforcement: \"%s\" (expected yes or no)",
 					       where, value);
 		} else if (streq(key, "ready_timeout_ms")) {
-			char *end;
-			long ms = strtol(value, &end, 10);
-
-			if (*end || ms < 100 || ms > 60000)
-				return fb_errf(err, errlen, -EINVAL,
-					       "%s: ready_timeout_ms: \"%s\" (expected 100..60000)",
-					       where, value);
-			conf->ready_timeout_ms = ms;
+			r = parse_int(value, 100, 60000, &conf->ready_timeout_ms, key, where, err,
+				      errlen);
+		} else if (streq(key, "log_keep")) {
+			r = parse_int(value, 1, 1000000, &conf->log_keep, key, where, err, errlen);
 		} else
 			return fb_errf(err, errlen, -EINVAL,
 				       "%s: unknown key \"%s\" (expected lower_root, upper_root, "
 				       "state_dir, fuseboxd, policy_dir, program_dir, "
-				       "log_dir, degraded_enforcement, ready_timeout_ms)",
+				       "log_dir, log_keep, degraded_enforcement, ready_timeout_ms)",
 				       where, key);
 		if (r < 0)
 			return r;

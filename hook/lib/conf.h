@@ -22,6 +22,7 @@ struct fb_conf {
 	char *program_dir; /* admin BPF programs */
 	char *log_dir;	   /* per-container audit logs, default /var/log/fusebox */
 	int ready_timeout_ms;
+	int log_keep; /* audit logs kept, newest first (running containers' always) */
 	bool degraded_enforcement;
 };
 

@@ -291,3 +291,36 @@ LOG_TIME='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z'
 	run "$CTL" audit --config "$FB_T/fusebox.conf" "$ID"
 	[[ "$output" == *"path=/app/secret/key verdict=deny"* ]]
 }
+
+@test "log_keep bounds the number of logs: poststop removes the oldest, never a running container's" {
+	local d=$FB_T/audit-keep
+	mkdir -p "$d"
+	echo "log_dir = $d" >>"$FB_T/fusebox.conf"
+	echo "log_keep = 2" >>"$FB_T/fusebox.conf"
+	for n in old1 old2 old3 running; do echo "line of $n" >"$d/$n.log"; done
+	echo rotated >"$d/old1.log.1"
+	touch -d '3 days ago' "$d/old1.log" "$d/old1.log.1"
+	touch -d '2 days ago' "$d/old2.log"
+	touch -d '1 day ago' "$d/old3.log"
+	touch -d '4 days ago' "$d/running.log"
+	# A container that still has state keeps its log, however old.
+	mkdir -p "$STATE_DIR/running"
+	run_probe "$(annotations passthrough "$(policy enforce)")"
+	rmdir "$STATE_DIR/running"
+	[ "$status" -eq 0 ]
+	ls "$d"
+	[ -e "$d/$ID.log" ]
+	[ -e "$d/running.log" ]
+	[ -e "$d/old3.log" ]
+	[ ! -e "$d/old2.log" ]
+	[ ! -e "$d/old1.log" ]
+	[ ! -e "$d/old1.log.1" ]
+}
+
+@test "log_keep must be a number of logs: a bad value is a one-line error naming it" {
+	echo "log_keep = 0" >>"$FB_T/fusebox.conf"
+	run_probe "$(annotations passthrough "$(policy enforce)")"
+	[ "$status" -ne 0 ]
+	local msg=${output//\\\"/\"}
+	[[ "$msg" == *'fusebox.conf:5: log_keep: "0" (expected 1..1000000)'* ]]
+}

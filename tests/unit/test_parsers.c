@@ -174,7 +174,7 @@ static void conf_parses_keys_comments_and_repeats(void **unused)
 {
 	const char *t = "# comment\n\nlower_root = /l1\nlower_root=/l2 # trailing\n"
 			"state_dir = /tmp/st\nfuseboxd = /opt/fuseboxd\n"
-			"degraded_enforcement = yes\nready_timeout_ms = 250\n";
+			"degraded_enforcement = yes\nready_timeout_ms = 250\nlog_keep = 7\n";
 	struct fb_conf conf;
 
 	assert_int_equal(fb_conf_defaults(&conf), 0);
@@ -186,6 +186,7 @@ static void conf_parses_keys_comments_and_repeats(void **unused)
 	assert_string_equal(conf.fuseboxd, "/opt/fuseboxd");
 	assert_true(conf.degraded_enforcement);
 	assert_int_equal(conf.ready_timeout_ms, 250);
+	assert_int_equal(conf.log_keep, 7);
 	fb_conf_free(&conf);
 }
 
@@ -199,6 +200,8 @@ static void conf_errors_name_file_line_and_key(void **unused)
 		{ "lower_root = rel\n", "t.conf:1: lower_root: \"rel\" must be an absolute path" },
 		{ "degraded_enforcement = maybe\n", "(expected yes or no)" },
 		{ "ready_timeout_ms = 5\n", "expected 100..60000" },
+		{ "log_keep = 0\n", "t.conf:1: log_keep: \"0\" (expected 1..1000000)" },
+		{ "log_keep = 12x\n", "log_keep: \"12x\"" },
 		{ "state_dir =\n", "state_dir: empty value" },
 	};
 	struct fb_conf conf;
