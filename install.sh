@@ -21,7 +21,7 @@ log() { echo "install.sh: $*"; }
 PKGS=(
 	build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 	libjansson-dev libcap-dev libcmocka-dev meson ninja-build dpkg-dev
-	runc busybox-static fuse3 fuse-overlayfs hyperfine jq
+	runc crun podman busybox-static fuse3 fuse-overlayfs hyperfine jq
 	qemu-system-x86 cpio xz-utils zstd kmod util-linux procps psmisc
 	e2fsprogs python3 acl attr
 )
