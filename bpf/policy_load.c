@@ -580,18 +580,35 @@ static int attach_object(struct bpf_object *obj, const char *name, unsigned int 
 {
 	struct bpf_program *prog;
 	struct bpf_map *map;
+	unsigned int n_hooks = 0;
 	char path[256];
 	int r;
 
 	*n_links = 0;
 	bpf_object__for_each_program(prog, obj) {
+		struct bpf_program *other;
+		bool first = true;
+
 		if (bpf_program__type(prog) != BPF_PROG_TYPE_LSM ||
 		    bpf_program__expected_attach_type(prog) != BPF_LSM_CGROUP)
 			return fb_errf(err, errlen, -EINVAL,
 				       "program %s: section \"%s\" is not lsm_cgroup/ (only "
 				       "lsm_cgroup/HOOK programs are attached)",
 				       bpf_program__name(prog), bpf_program__section_name(prog));
+		/* Count each hook once, at its first program. */
+		bpf_object__for_each_program(other, obj) {
+			if (other == prog)
+				break;
+			if (streq(bpf_program__section_name(other), bpf_program__section_name(prog)))
+				first = false;
+		}
+		n_hooks += first;
 	}
+	if (n_hooks > FB_LSM_CGROUP_HOOKS)
+		return fb_errf(err, errlen, -E2BIG,
+			       "its programs use %u lsm_cgroup hooks; the kernel has %d for the "
+			       "whole system",
+			       n_hooks, FB_LSM_CGROUP_HOOKS);
 	/* Its maps are its own: never pinned by name, never shared with a pinned map. */
 	bpf_object__for_each_map(map, obj) {
 		r = bpf_map__set_pin_path(map, NULL);
@@ -613,11 +630,13 @@ static int attach_object(struct bpf_object *obj, const char *name, unsigned int 
 		struct bpf_link *link = bpf_program__attach_cgroup(prog, cgroup_fd);
 
 		if (!link)
+			/* With no free hook slot the kernel says EINVAL (__cgroup_bpf_attach). */
 			return fb_errf(err, errlen, -errno, "attaching %s of %s.bpf.o: %s%s",
 				       bpf_program__name(prog), name, strerror(errno),
-				       errno == E2BIG ? " (the kernel takes lsm_cgroup programs on "
-							"at most 10 hooks)"
-						      : "");
+				       errno == EINVAL
+					       ? " (the kernel's 10 lsm_cgroup hook slots are shared "
+						 "by the whole system: are they all in use?)"
+					       : "");
 		snprintf(path, sizeof(path), "%s/%u_%s", pin_dir, index, bpf_program__name(prog));
 		r = bpf_link__pin(link, path);
 		bpf_link__destroy(link);

@@ -23,6 +23,8 @@
 #define FB_POLICY_PIN_DIR FB_BPF_PIN_DIR "/policy"
 #define FB_PROGRAMS_PIN_DIR FB_BPF_PIN_DIR "/c"
 #define FB_PROGRAM_MAX_SIZE (16 << 20) /* bytes of one NAME.bpf.o */
+/* Distinct lsm_cgroup hooks the kernel can attach, system-wide (CGROUP_LSM_NUM). */
+#define FB_LSM_CGROUP_HOOKS 10
 /* flock(2)ed around every change to the pins and maps below (not on bpffs: no files there). */
 #define FB_POLICY_LOCK_FILE "/run/fusebox-bpf.lock"
 

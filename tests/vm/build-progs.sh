@@ -5,6 +5,8 @@
 #   vm-deny-open  a test-only BPF LSM policy (progs/deny_open.bpf.c) and its loader
 #   op_deny_name.bpf.o  an operator program for fusebox.io/programs (lsm_cgroup)
 #   op_allow_all.bpf.o  one that allows everything (the VM benchmark's custom program)
+#   op_many_hooks.bpf.o one on 11 lsm_cgroup hooks, more than the kernel has (10)
+#   op_ten_hooks.bpf.o  one on 10 hooks (not file_open): every slot the kernel has
 #   vm-bench-files      the VM benchmark's timer (static: it runs in a busybox container)
 #   vm-exec-escape      ways to run a file's code besides execve(path) (static: runs in containers)
 # Only what is out of date is rebuilt. Prints nothing unless something fails (V=1: commands).
@@ -62,14 +64,20 @@ if stale "$out/vm-deny-open" $progs/deny_open.c "$out/deny_open.skel.h" "$O/libf
 		-o "$out/vm-deny-open" -lbpf -lelf -lz
 fi
 
-for p in op_deny_name op_allow_all; do
-	if stale "$out/$p.bpf.o" $progs/$p.bpf.c "$O/vmlinux.h"; then
-		$CLANG -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I "$O" \
-			-I "/usr/include/$MULTIARCH" -c $progs/$p.bpf.c -o "$out/$p.tmp.o"
-		$BPFTOOL gen object "$out/$p.bpf.o" "$out/$p.tmp.o"
-		rm -f "$out/$p.tmp.o"
-	fi
+# bpf_object OUT SRC [CFLAGS...]: a BPF object from SRC, if out of date.
+bpf_object() {
+	local o=$1 src=$2
+	shift 2
+	stale "$out/$o.bpf.o" "$src" "$O/vmlinux.h" || return 0
+	$CLANG -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I "$O" \
+		-I "/usr/include/$MULTIARCH" "$@" -c "$src" -o "$out/$o.tmp.o"
+	$BPFTOOL gen object "$out/$o.bpf.o" "$out/$o.tmp.o"
+	rm -f "$out/$o.tmp.o"
+}
+for p in op_deny_name op_allow_all op_many_hooks; do
+	bpf_object $p $progs/$p.bpf.c
 done
+bpf_object op_ten_hooks $progs/op_many_hooks.bpf.c -DFB_TEN_HOOKS
 
 if stale "$out/vm-bench-files" $progs/bench_files.c; then
 	$CC "${CFLAGS[@]}" -static-pie $progs/bench_files.c -o "$out/vm-bench-files"

@@ -15,7 +15,9 @@
 #   /opt/fusebox/programs     deny_forbidden.bpf.o (progs/op_deny_name.bpf.c), an operator program;
 #                             not_cgroup.bpf.o (bpf/lsm_probe.bpf.o), one the hook must refuse;
 #                             allow_all.bpf.o (progs/op_allow_all.bpf.c), an operator program
-#                             that allows everything (the benchmark)
+#                             that allows everything (the benchmark); many_hooks.bpf.o
+#                             (progs/op_many_hooks.bpf.c), one on more hooks than the kernel has,
+#                             and ten_hooks.bpf.o (the same, -DFB_TEN_HOOKS), one on all of them
 #   /opt/fusebox/layers       the lower_root for fusebox.io/mounts in the guest
 #   /opt/fusebox/tests        tests/vm/guest{,-nobpf,-bench}/*.sh and tests/vm/lib/*.sh
 #   /opt/fusebox/kconfig      the guest kernel's config lines the tests compare against
@@ -81,6 +83,8 @@ done
 mkdir -p "$root/opt/fusebox/policies" "$root/opt/fusebox/programs"
 add_file "$O/tests/vm/op_deny_name.bpf.o" /opt/fusebox/programs/deny_forbidden.bpf.o 0644
 add_file "$O/tests/vm/op_allow_all.bpf.o" /opt/fusebox/programs/allow_all.bpf.o 0644
+add_file "$O/tests/vm/op_many_hooks.bpf.o" /opt/fusebox/programs/many_hooks.bpf.o 0644
+add_file "$O/tests/vm/op_ten_hooks.bpf.o" /opt/fusebox/programs/ten_hooks.bpf.o 0644
 # Not an lsm_cgroup-only object: attaching it fails after the policy is in place.
 add_file "$O/bpf/lsm_probe.bpf.o" /opt/fusebox/programs/not_cgroup.bpf.o 0644
 mkdir -p "$root/opt/fusebox/layers"

@@ -8,7 +8,7 @@
 # goes to $TEST_LOG_DIR/vm-console.log (default $O/test-logs).
 # Builds what is missing first: the kernel (tests/vm/kernel.sh, cached), the test
 # programs (tests/vm/build-progs.sh), the initramfs (tests/vm/mkinitramfs.sh).
-# Environment: FUSEBOX_VM_TIMEOUT (whole run, s, default 240), FUSEBOX_VM_TEST_TIMEOUT
+# Environment: FUSEBOX_VM_TIMEOUT (whole run, s, default 480), FUSEBOX_VM_TEST_TIMEOUT
 # (per guest script, s, default 90), FUSEBOX_VM_ACCEL (default tcg,thread=single),
 # FUSEBOX_VM_SMP (default 2), FUSEBOX_VM_APPEND (more kernel parameters, for the guest
 # scripts to read in /proc/cmdline), FUSEBOX_VM_QEMU_ARGS (more QEMU options, split on
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.." || exit 1
 O=${O:-build}
 export O
 log_dir=${TEST_LOG_DIR:-$O/test-logs}
-timeout_s=${FUSEBOX_VM_TIMEOUT:-240}
+timeout_s=${FUSEBOX_VM_TIMEOUT:-480}
 # One host thread for all vCPUs. With multi-threaded TCG (QEMU 7.2), a vCPU can run a
 # stale translation of code another vCPU is patching: attaching a BPF LSM program while
 # other processes open files oopses with "int3" at bpf_lsm_file_open in most boots.

@@ -162,9 +162,7 @@ if runc run -d fbvm-long >/tmp/long.out 2>&1 </dev/null; then
 		sh -c "bpftool prog show | grep -q 'name fb_file_open' && ls /sys/fs/bpf/fusebox/policy | grep -q link_"
 	check "while it runs, a process outside the container reads what it may not" \
 		grep -qx top-secret $rootfs/secrets/key
-	runc kill fbvm-long KILL >/dev/null 2>&1
-	eventually sh -c 'runc state fbvm-long | grep -q stopped'
-	runc delete -f fbvm-long >/tmp/del.out 2>&1
+	stop_detached fbvm-long
 	check "when the last container is deleted, nothing of fusebox's BPF and no audit logger is left" \
 		eventually nothing_left
 	check "... and no state directory" test ! -e /run/fusebox/fbvm-long

@@ -45,9 +45,7 @@ if runc run -d fbvm-drop >/tmp/drop.out 2>&1 </dev/null; then
 	check "... and to syslog" \
 		grep -q "fusebox-audit\[[0-9]*\]: fbvm-drop audit: [0-9]* more events lost" /tmp/messages
 
-	runc kill fbvm-drop KILL >/dev/null 2>&1
-	eventually sh -c 'runc state fbvm-drop | grep -q stopped'
-	runc delete -f fbvm-drop >/dev/null 2>&1
+	stop_detached fbvm-drop
 	fuseboxctl audit --config $CONF fbvm-drop >/tmp/audit.out 2>&1
 	total=$(sed -n "s/.* fbvm-drop audit: container stopped, \([0-9]*\) events lost in all (the kernel's ring buffer was full)$/\1/p" /tmp/audit.out)
 	logged=$(grep -c ' comm=sh op=open rights=read path=/secrets/key verdict=audit ' /tmp/audit.out)

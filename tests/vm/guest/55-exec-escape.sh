@@ -60,9 +60,7 @@ if runc run -d fbvm-exec >/tmp/esc-run.out 2>&1 </dev/null; then
 	check "fuseboxctl audit names the mmap denial under /tmp by its rule" \
 		grep -q ' op=mmap rights=exec path=/tmp/ee verdict=deny by=rules\[0\]$' /tmp/esc-audit.out
 	[ "$TAP_FAILED" = 0 ] || diag </tmp/esc-audit.out
-	runc kill fbvm-exec KILL >/dev/null 2>&1
-	eventually sh -c 'runc state fbvm-exec | grep -q stopped'
-	runc delete -f fbvm-exec >/dev/null 2>&1
+	stop_detached fbvm-exec
 	check "after the container stops nothing of fusebox's BPF is left" eventually nothing_left
 else
 	not_ok "a detached container with an exec-deny policy starts"

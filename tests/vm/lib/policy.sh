@@ -42,3 +42,21 @@ use_annotations() {
 		print }' config-hook.json >config.json
 }
 
+
+# stop_detached ID: kill a detached container, wait until it stopped, delete it.
+stop_detached() {
+	runc kill "$1" KILL >/dev/null 2>&1
+	eventually sh -c "runc state $1 | grep -q stopped"
+	runc delete -f "$1" >/dev/null 2>&1
+}
+
+# refused ID WHAT PATTERN: `runc run ID` (its output in /tmp/ID.out) is refused with
+# a line matching PATTERN (grep BRE), and the container's command (which echoes
+# container-ran) never ran.
+refused() {
+	local rc
+	runc run "$1" >"/tmp/$1.out" 2>&1
+	rc=$?
+	check "$2 (status $rc)" grep -q "$3" "/tmp/$1.out"
+	check "... and the container never ran" sh -c "! grep -q container-ran /tmp/$1.out"
+}
