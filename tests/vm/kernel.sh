@@ -12,6 +12,7 @@
 # Which kernel: the pinned bookworm-backports 6.12 package below (FUSE built in, FUSE
 # passthrough, lsm_cgroup). If the mirror no longer serves it, the newest 6.12 of
 # bookworm-backports, with a warning; if there is none, bookworm's newest 6.1.
+# FUSEBOX_VM_KERNEL_SERIES=6.1 asks for bookworm's newest 6.1 directly (make check-long).
 # Exit status: 0 found, 2 no kernel can be had (no mirror, no cache), 1 other errors.
 set -euo pipefail
 
@@ -36,7 +37,7 @@ flock 9
 cached() { [ -f "$CACHE/$1_$2/version" ] && echo "$CACHE/$1_$2"; }
 
 # Pinned and cached: no apt at all.
-if dir=$(cached "$KERNEL_PKG" "$KERNEL_VERSION"); then
+if [ "${FUSEBOX_VM_KERNEL_SERIES:-6.12}" != 6.1 ] && dir=$(cached "$KERNEL_PKG" "$KERNEL_VERSION"); then
 	echo "$dir"
 	exit 0
 fi
@@ -88,7 +89,21 @@ newest_cached() {
 }
 
 pkg=$KERNEL_PKG ver=$KERNEL_VERSION
-if ! use_suite bookworm-backports; then
+# FUSEBOX_VM_KERNEL_SERIES=6.1: bookworm's own newest 6.1 instead (the oldest kernel
+# fusebox supports), cached like the other.
+if [ "${FUSEBOX_VM_KERNEL_SERIES:-6.12}" = 6.1 ]; then
+	if use_suite bookworm; then
+		read -r pkg ver <<<"$(newest "$FALLBACK_RE")" || true
+		[ -n "$pkg" ] || unavailable "no 6.1 kernel package in bookworm on $MIRROR"
+	elif dir=$(ls -d "$CACHE"/linux-image-6.1.0-*_* 2>/dev/null | sort -V | tail -n 1) &&
+		[ -f "$dir/version" ]; then
+		warn "mirror $MIRROR unreachable; using cached $(cat "$dir/version")"
+		echo "$dir"
+		exit 0
+	else
+		unavailable "mirror $MIRROR unreachable and no 6.1 kernel cached in $CACHE"
+	fi
+elif ! use_suite bookworm-backports; then
 	if dir=$(newest_cached); then
 		warn "mirror $MIRROR unreachable; using cached $(cat "$dir/version")"
 		echo "$dir"
@@ -97,7 +112,7 @@ if ! use_suite bookworm-backports; then
 	unavailable "mirror $MIRROR unreachable and no kernel cached in $CACHE:" \
 		"$(grep -m 1 -E '^(E|W): Failed' "$work/update.log" || tail -n 1 "$work/update.log")"
 fi
-if ! served "$pkg" "$ver"; then
+if [ "${FUSEBOX_VM_KERNEL_SERIES:-6.12}" != 6.1 ] && ! served "$pkg" "$ver"; then
 	read -r pkg ver <<<"$(newest "$SERIES_RE")" || true
 	if [ -n "$pkg" ]; then
 		warn "pinned $KERNEL_PKG=$KERNEL_VERSION is gone from the mirror; using $pkg=$ver"
