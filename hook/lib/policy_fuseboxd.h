@@ -3,8 +3,10 @@
  * Where BPF LSM does not run, fuseboxd decides the accesses it serves with
  * the same policy (fuseboxd -o policy=FILE,policy_root=TARGET). What it
  * cannot see is a gap: anything outside its mounts, everything on a
- * "data": "cached" mount (opens never reach the daemon), and exec (mmap with
- * PROT_EXEC and memfd never reach a FUSE daemon). A policy without gaps is
+ * "data": "cached" mount (opens never reach the daemon), exec (mmap with
+ * PROT_EXEC and memfd never reach a FUSE daemon), and a rule whose path goes
+ * through a symlink in the mount's layers (the daemon sees the path the kernel
+ * resolved, never the link's). A policy without gaps is
  * enforced in full; with gaps only when fusebox.conf allows degraded
  * enforcement.
  */
@@ -25,7 +27,9 @@ struct fb_policy_gaps {
 /*
  * The gaps of p when only fuseboxd enforces it on mounts, in order: a deny
  * default, then each rule that restricts something (denies or, in audit
- * mode, audits) outside every mount, inside a cached mount, or on exec. A
+ * mode, audits) outside every mount, inside a cached mount, through a
+ * symlink in a mount's layers (as they are before the container starts), or
+ * on exec. A
  * rule that only allows never narrows what happens without it, so it is no
  * gap wherever it is. Rule paths are compared as written (canonical).
  */

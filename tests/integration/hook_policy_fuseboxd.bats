@@ -194,6 +194,28 @@ refused() {
 		"rules[3] \"/app/bin\" denies exec (mmap with PROT_EXEC and memfd never reach a FUSE daemon)"
 }
 
+@test "a rule through a symlink in a layer is refused: fuseboxd judges resolved paths, not links" {
+	ln -s secret "$FB_T/layers/app/keys"
+	refused "$(annotations passthrough "$(policy enforce '{"path": "/app/keys/key", "deny": ["read"]}')")" \
+		"rules[3] \"/app/keys/key\" goes through a symlink, /app/keys (fuseboxd judges the path an access resolves to, not the link's)"
+	refused "$(annotations passthrough "$(policy enforce '{"path": "/app/keys", "deny": ["read"]}')")" \
+		"rules[3] \"/app/keys\" goes through a symlink, /app/keys"
+	rm "$FB_T/layers/app/keys"
+}
+
+@test "degraded_enforcement = yes starts a policy with a rule through a symlink, and status names it" {
+	ln -s secret "$FB_T/layers/app/keys"
+	allow_degraded
+	fb_make_bundle "$BUNDLE" "$(annotations passthrough "$(policy enforce '{"path": "/app/keys", "deny": ["read"]}')")" sleep 60
+	runc run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	rm "$FB_T/layers/app/keys"
+	run "$CTL" status --config "$FB_T/fusebox.conf" "$ID"
+	echo "$output"
+	[[ "$output" == *"policy: NOT enforced: rules[3] \"/app/keys\" goes through a symlink, /app/keys"* ]]
+	runc delete -f "$ID"
+	fb_assert_clean "$ID"
+}
+
 @test "a rule inside a \"data\": \"cached\" mount is refused: its opens never reach fuseboxd" {
 	refused "$(annotations cached "$(policy enforce)")" \
 		"rules[0] \"/app/secret\" is inside /app, a \"data\": \"cached\" mount (its opens never reach fuseboxd)"
