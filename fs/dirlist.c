@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Merged directory listings, built once per opendir: the layers of the
- * directory's range are read top-most first; a name is listed from the
+ * Merged directory listings (kept and shared by dircache.c): the layers of
+ * the directory's range are read top-most first; a name is listed from the
  * first layer that shows it, and whiteouts (both formats) and the opaque
  * marker are never listed. A whiteout hides its name from the layers below
  * its own only (OCI: "files present in the same layer as a whiteout file can
@@ -123,6 +123,23 @@ static int list_add(struct fbx_dirlist *l, const char *name, uint8_t type, uint6
 	int r = names_add(l, name, off);
 
 	return r < 0 ? r : ents_add(l, *off, type, ino);
+}
+
+/* Give back what growing left unused; the bytes the listing holds now. */
+size_t fbx_dirlist_trim(struct fbx_dirlist *l)
+{
+	struct fbx_dirent *e = l->n ? realloc(l->ents, l->n * sizeof(*e)) : NULL;
+	char *names = l->names_len ? realloc(l->names, l->names_len) : NULL;
+
+	if (e) {
+		l->ents = e;
+		l->cap = l->n;
+	}
+	if (names) {
+		l->names = names;
+		l->names_cap = l->names_len;
+	}
+	return sizeof(*l) + l->cap * sizeof(*l->ents) + l->names_cap;
 }
 
 void fbx_dirlist_free(struct fbx_dirlist *l)

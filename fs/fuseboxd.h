@@ -27,6 +27,8 @@
  * by an ns_lock holder); path walks hold it for reading. A node's layer and
  * key (dev, ino) change only on copy-up, under ns_lock and itable.lock.
  *   ns_lock  ->  tree_lock  ->  itable.lock  ->  open_locks[i]
+ * The directory listing cache's lock (dircache.c) is a leaf like open_locks:
+ * taken after itable.lock, never before another.
  */
 #ifndef FUSEBOXD_H
 #define FUSEBOXD_H
@@ -46,7 +48,7 @@
 #define FBX_MAX_LAYERS 500
 /* Layers are immutable: the kernel may cache names, attributes and misses. */
 #define FBX_TIMEOUT 86400.0
-/* A merged directory listing is held in memory while the directory is open. */
+/* Entries of one merged directory listing (dirlist.c). */
 #define FBX_DIR_MAX_ENTRIES (1u << 22)
 #define FBX_OPEN_LOCKS 64
 #define FBX_MAX_THREADS 64
@@ -82,6 +84,7 @@ struct fbx_node {
 	bool orphan;		/* upper object moved to the work dir ("#<id>") */
 	unsigned int nopen;	/* opens sharing backing_id (open_locks) */
 	unsigned int ncached;	/* opens served by the daemon (open_locks) */
+	uint32_t dir_changes;	/* directories: changes seen by dircache.c (its lock) */
 	struct fbx_node *next_key;
 	struct fbx_node *next_id;
 	struct fbx_node *next_orphan; /* fs->orphans list (itable.lock) */
@@ -119,6 +122,8 @@ struct fbx_options {
 
 struct fbx_hl_index;
 struct fbx_access;
+struct fbx_dircache;
+struct fbx_dirsnap;
 
 struct fbx_fs {
 	struct fbx_layer *layers;
@@ -142,6 +147,7 @@ struct fbx_fs {
 	struct fbx_hl_index **hl; /* per layer, built on first use (hardlink.c) */
 	struct fbx_node *orphans; /* their work-dir links are not the file's names */
 	struct fbx_access *access; /* the policy this daemon enforces, or NULL */
+	struct fbx_dircache *dircache; /* listings of directories read lately */
 	atomic_uint_fast64_t tmp_seq;
 };
 
@@ -161,7 +167,7 @@ struct fbx_dirfds {
 };
 #define FBX_DIRFD_UNSET (-1000000)
 
-/* A merged directory listing, built at opendir. */
+/* A merged directory listing (dirlist.c), shared through dircache.c. */
 struct fbx_dirent {
 	uint64_t ino;	   /* as reported to the kernel */
 	uint32_t name_off; /* into fbx_dirlist.names */
@@ -264,7 +270,19 @@ void fbx_hardlinks_free(struct fbx_fs *fs);
 
 /* dirlist.c */
 int fbx_dirlist_build(struct fbx_fs *fs, struct fbx_node *dir, struct fbx_dirlist **out);
+size_t fbx_dirlist_trim(struct fbx_dirlist *l);
 void fbx_dirlist_free(struct fbx_dirlist *l);
+
+/* dircache.c: snapshots of merged listings, shared by a directory's readers */
+int fbx_dircache_init(struct fbx_fs *fs);
+void fbx_dircache_free(struct fbx_fs *fs);
+int fbx_dircache_get(struct fbx_fs *fs, struct fbx_node *dir, off_t off,
+		     struct fbx_dirsnap **out, size_t *first);
+const struct fbx_dirlist *fbx_dirsnap_list(const struct fbx_dirsnap *s);
+off_t fbx_dirsnap_off(const struct fbx_dirsnap *s, size_t i);
+void fbx_dircache_put(struct fbx_fs *fs, struct fbx_dirsnap *s);
+void fbx_dircache_changed(struct fbx_fs *fs, struct fbx_node *dir);
+void fbx_dircache_forget(struct fbx_fs *fs, fuse_ino_t id);
 
 /* ops_*.c: request handlers, each answers its request exactly once. */
 void fbx_ops_fill(struct fuse_lowlevel_ops *ops);

@@ -198,6 +198,7 @@ static int link_name(struct fbx_fs *fs, char *path, unsigned int layer, ino_t in
 			r = errno == EEXIST ? 0 : -errno;
 		else if (r == 0)
 			fbx_keep_times(pfd, &pst);
+		fbx_dircache_changed(fs, dir);
 	} else if (r == -ENOENT) {
 		r = 0;
 	}

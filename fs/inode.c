@@ -277,6 +277,8 @@ static size_t release_locked(struct fbx_fs *fs, struct fbx_node *n)
 		unlink_node(&fs->itable, n);
 		if (n->orphan)
 			fbx_orphan_drop(fs, n);
+		if (S_ISDIR(n->type))
+			fbx_dircache_forget(fs, n->id);
 		free(n->name);
 		free(n);
 		freed++;

@@ -113,7 +113,9 @@ static int fs_init(struct fbx_fs *fs, const struct fbx_options *o)
 		if (r < 0)
 			return r;
 	}
-	r = fbx_itable_init(&fs->itable);
+	r = fbx_dircache_init(fs);
+	if (r == 0)
+		r = fbx_itable_init(&fs->itable);
 	if (r == 0)
 		r = fbx_root_create(fs);
 	if (r < 0)
@@ -126,6 +128,7 @@ static void fs_fini(struct fbx_fs *fs)
 	size_t i;
 
 	fbx_itable_destroy(&fs->itable);
+	fbx_dircache_free(fs);
 	fbx_upper_fini(fs);
 	fbx_hardlinks_free(fs);
 	fbx_access_free(fs->access);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Directories: opendir builds the merged listing once (dirlist.c), readdir
- * and readdirplus page through it by index, releasedir frees it. The kernel
- * may cache the listing (cache_readdir, keep_cache): layers are immutable.
- * readdirplus replies carry entries, so each listed name counts a lookup on
- * its node, exactly as a LOOKUP reply would.
+ * Directories: readdir and readdirplus page through the merged listing of
+ * the directory, a snapshot shared by all its readers (dircache.c), whose
+ * offsets say which snapshot they belong to. The kernel may cache the
+ * listing (cache_readdir, keep_cache) until it sees a change in the
+ * directory. readdirplus replies carry entries, so each listed name counts
+ * a lookup on its node, exactly as a LOOKUP reply would.
  */
 #include "fuseboxd.h"
 
@@ -13,57 +14,10 @@
 
 #include "bpf/policy.h"
 
-/* An open directory: its merged listing, built when first read. */
-struct dir_handle {
-	struct fbx_dirlist *l;
-};
-
-static struct dir_handle *handle_of(const struct fuse_file_info *fi)
-{
-	return (struct dir_handle *)(uintptr_t)fi->fh;
-}
-
-/*
- * The listing to read from offset off: built on the first READDIR, not at
- * OPENDIR, since a kernel that still caches the listing sends none; built
- * again when read from the start (rewinddir, or the kernel's cache of it
- * invalidated by a change).
- */
-static int dirlist_of(fuse_req_t req, fuse_ino_t ino, off_t off, struct fuse_file_info *fi,
-		      const struct fbx_dirlist **out)
-{
-	struct fbx_fs *fs = fbx_fs_of(req);
-	struct dir_handle *h = handle_of(fi);
-	struct fbx_node *n;
-	struct fbx_dirlist *l;
-	int r;
-
-	if (h->l && off != 0) {
-		*out = h->l;
-		return 0;
-	}
-	n = fbx_node_get(fs, ino);
-	if (!n)
-		return -ESTALE;
-	r = fbx_dirlist_build(fs, n, &l);
-	if (r < 0)
-		return r;
-	fbx_dirlist_free(h->l);
-	h->l = l;
-	*out = l;
-	return 0;
-}
-
-static const char *ent_name(const struct fbx_dirlist *l, size_t i)
-{
-	return l->names + l->ents[i].name_off;
-}
-
 void fbx_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
 	struct fbx_node *n = fbx_node_get(fs, ino);
-	struct dir_handle *h;
 	int r;
 
 	if (!n || !S_ISDIR(n->type)) {
@@ -75,64 +29,103 @@ void fbx_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -r);
 		return;
 	}
-	h = calloc(1, sizeof(*h));
-	if (!h) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fi->fh = (uintptr_t)h;
+	/* No handle: the listing lives in the directory cache. */
+	fi->fh = 0;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
-	if (fuse_reply_open(req, fi) != 0)
-		free(h);
+	fuse_reply_open(req, fi);
+}
+
+/* A directory read: the snapshot, where to start in it, the inodes of . and .. */
+struct dir_read {
+	struct fbx_node *dir;
+	struct fbx_dirsnap *snap;
+	const struct fbx_dirlist *l;
+	size_t first;
+	uint64_t dot_ino[2];
+};
+
+/*
+ * "." and ".." get the inode numbers the directory and its parent have now:
+ * a copy-up or a rename changes them without changing the listing.
+ */
+static int dir_read_start(struct fbx_fs *fs, fuse_ino_t ino, off_t off, struct dir_read *d)
+{
+	const struct fbx_node *up;
+	int r;
+
+	d->dir = fbx_node_get(fs, ino);
+	if (!d->dir)
+		return -ESTALE;
+	r = fbx_dircache_get(fs, d->dir, off, &d->snap, &d->first);
+	if (r < 0)
+		return r;
+	d->l = fbx_dirsnap_list(d->snap);
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	pthread_mutex_lock(&fs->itable.lock);
+	up = d->dir->parent ? d->dir->parent : d->dir;
+	d->dot_ino[0] = fbx_layer_ino(&fs->layers[d->dir->layer], d->dir->ino);
+	d->dot_ino[1] = fbx_layer_ino(&fs->layers[up->layer], up->ino);
+	pthread_mutex_unlock(&fs->itable.lock);
+	pthread_rwlock_unlock(&fs->tree_lock);
+	return 0;
+}
+
+static const char *ent_name(const struct dir_read *d, size_t i)
+{
+	return d->l->names + d->l->ents[i].name_off;
+}
+
+/* What the kernel is told of entry i without a node: inode number and type. */
+static void bare_attr(const struct dir_read *d, size_t i, struct stat *st)
+{
+	*st = (struct stat){
+	    .st_ino = i < 2 ? d->dot_ino[i] : d->l->ents[i].ino,
+	    .st_mode = DTTOIF(d->l->ents[i].type),
+	};
 }
 
 void fbx_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	struct fbx_fs *fs = fbx_fs_of(req);
 	_cleanup_free_ char *buf = malloc(size ? size : 1);
-	const struct fbx_dirlist *l;
+	struct dir_read d;
 	size_t rem = size, i;
 	int r;
 
-	r = buf ? dirlist_of(req, ino, off, fi, &l) : -ENOMEM;
+	r = buf ? dir_read_start(fs, ino, off, &d) : -ENOMEM;
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	for (i = off < 0 ? l->n : (size_t)off; i < l->n; i++) {
-		struct stat st = {.st_ino = l->ents[i].ino, .st_mode = DTTOIF(l->ents[i].type)};
-		size_t need = fuse_add_direntry(req, buf + size - rem, rem, ent_name(l, i), &st,
-						(off_t)(i + 1));
+	for (i = d.first; i < d.l->n; i++) {
+		struct stat st;
+		size_t need;
 
+		bare_attr(&d, i, &st);
+		need = fuse_add_direntry(req, buf + size - rem, rem, ent_name(&d, i), &st,
+					 fbx_dirsnap_off(d.snap, i));
 		if (need > rem)
 			break;
 		rem -= need;
 	}
+	fbx_dircache_put(fs, d.snap);
 	fuse_reply_buf(req, buf, size - rem);
-}
-
-/* An entry the kernel lists without creating a node for it. */
-static void bare_entry(const struct fbx_dirent *d, struct fuse_entry_param *e)
-{
-	*e = (struct fuse_entry_param){0};
-	e->attr.st_ino = d->ino;
-	e->attr.st_mode = DTTOIF(d->type);
 }
 
 void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
-	const struct fbx_dirlist *l;
-	struct fbx_node *dir = fbx_node_get(fs, ino);
 	size_t rem = size, nadded = 0, i, k;
 	_cleanup_free_ struct fbx_node **added = NULL;
 	_cleanup_free_ char *buf = NULL;
-	struct fbx_dirfds d = {0};
-	int r = 0;
+	struct fbx_dirfds dfds = {0};
+	struct dir_read d;
+	int r;
 
-	r = dir ? dirlist_of(req, ino, off, fi, &l) : -ESTALE;
+	r = dir_read_start(fs, ino, off, &d);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -141,41 +134,45 @@ void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* At most one node per record; the smallest record has a 1-byte name. */
 	added =
 	    calloc(size / fuse_add_direntry_plus(req, NULL, 0, "x", NULL, 0) + 1, sizeof(*added));
-	if (!buf || !added || fbx_dirfds_init(&d, fs, dir, O_PATH) < 0) {
-		fbx_dirfds_close(&d);
+	if (!buf || !added || fbx_dirfds_init(&dfds, fs, d.dir, O_PATH) < 0) {
+		fbx_dirfds_close(&dfds);
+		fbx_dircache_put(fs, d.snap);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (i = off < 0 ? l->n : (size_t)off; i < l->n; i++) {
-		const char *name = ent_name(l, i);
+	for (i = d.first; i < d.l->n; i++) {
+		const char *name = ent_name(&d, i);
 		size_t need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
-		struct fuse_entry_param e;
+		struct fuse_entry_param e = {0};
 		struct fbx_found f;
 		struct fbx_node *n;
 
 		if (need > rem)
 			break;
-		if (streq(name, ".") || streq(name, "..")) {
-			/* The kernel links no dentry for these: count nothing. */
-			bare_entry(&l->ents[i], &e);
+		if (i < 2) {
+			/* . and ..: the kernel links no dentry for these, count nothing. */
+			bare_attr(&d, i, &e.attr);
 		} else {
-			r = fbx_merge_lookup(&d, name, &f);
+			r = fbx_merge_lookup(&dfds, name, &f);
 			if (r == 0)
-				r = fbx_node_ref(fs, dir, name, &f, &n);
+				r = fbx_node_ref(fs, d.dir, name, &f, &n);
 			if (r == 0) {
 				fbx_fill_entry(fs, n, &f.st, &e);
 				added[nadded++] = n;
 			} else if (r == -ENOENT || r == -ESTALE) {
-				bare_entry(&l->ents[i], &e);
+				/* Gone since the snapshot: listed without a node. */
+				bare_attr(&d, i, &e.attr);
 				r = 0;
 			} else {
 				break;
 			}
 		}
-		fuse_add_direntry_plus(req, buf + size - rem, rem, name, &e, (off_t)(i + 1));
+		fuse_add_direntry_plus(req, buf + size - rem, rem, name, &e,
+				       fbx_dirsnap_off(d.snap, i));
 		rem -= need;
 	}
-	fbx_dirfds_close(&d);
+	fbx_dirfds_close(&dfds);
+	fbx_dircache_put(fs, d.snap);
 	if (r < 0 && rem == size) {
 		fuse_reply_err(req, -r);
 		return;
@@ -187,9 +184,5 @@ void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void fbx_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dir_handle *h = handle_of(fi);
-
-	fbx_dirlist_free(h->l);
-	free(h);
 	fuse_reply_err(req, 0);
 }

@@ -251,6 +251,7 @@ void fbx_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 	}
 	pthread_mutex_lock(&fs->ns_lock);
 	r = fbx_create_file(req, dir, name, mode, O_RDWR, &fd, &pfd);
+	fbx_dircache_changed(fs, dir);
 	if (r == 0 && fstat(fd, &f.st) < 0)
 		r = -errno;
 	if (r == 0)

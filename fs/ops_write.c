@@ -208,6 +208,7 @@ static void new_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (r < 0)
 			unlinkat(pfd, name, S_ISDIR(o->mode) ? AT_REMOVEDIR : 0);
 	}
+	fbx_dircache_changed(fs, dir);
 	if (r == 0)
 		r = reply_upper_entry(req, fs, dir, pfd, name);
 	pthread_mutex_unlock(&fs->ns_lock);
@@ -296,6 +297,7 @@ static void fbx_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, co
 		r = src = fbx_node_open(fs, n, 0, O_PATH);
 	if (r >= 0 && linkat(src, "", pfd, newname, AT_EMPTY_PATH) < 0)
 		r = -errno;
+	fbx_dircache_changed(fs, dir);
 	if (r >= 0)
 		r = reply_upper_entry(req, fs, dir, pfd, newname);
 	pthread_mutex_unlock(&fs->ns_lock);
@@ -383,6 +385,7 @@ static void remove_op(fuse_req_t req, fuse_ino_t parent, const char *name, bool 
 	}
 	pthread_mutex_lock(&fs->ns_lock);
 	r = remove_name(fs, dir, name, want_dir);
+	fbx_dircache_changed(fs, dir);
 	pthread_mutex_unlock(&fs->ns_lock);
 	fuse_reply_err(req, -r);
 }
@@ -602,6 +605,8 @@ static void fbx_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	pthread_mutex_lock(&fs->ns_lock);
 	r = do_rename(fs, sdir, name, ddir, newname, flags);
+	fbx_dircache_changed(fs, sdir);
+	fbx_dircache_changed(fs, ddir);
 	pthread_mutex_unlock(&fs->ns_lock);
 	fuse_reply_err(req, -r);
 }

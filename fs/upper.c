@@ -388,6 +388,8 @@ int fbx_copy_up(struct fbx_fs *fs, struct fbx_node *n, bool with_data)
 			r = -errno;
 		} else {
 			fbx_keep_times(pfd, &pst);
+			/* The name now shows the copy, with its inode number. */
+			fbx_dircache_changed(fs, n->parent);
 		}
 	}
 	if (r < 0) {

@@ -338,3 +338,55 @@ EOF
 	[ "$(cat "$MNT/f")" = "$(printf 'lower\nnew')" ]
 	[ "$(cat "$L1/f")" = lower ]
 }
+
+# names DIR...: the entries of the directories, sorted.
+names() {
+	local d
+	for d in "$@"; do ls -A "$d"; done | sort
+}
+
+@test "a directory read in chunks while its entries are unlinked lists every surviving entry exactly once" {
+	# 4000 entries: half in a lower layer (unlinking leaves whiteouts), half in the upper.
+	mkdir "$L1/d" "$U/d"
+	seq -f "$L1/d/l%04g" 0 1999 | xargs touch
+	seq -f "$U/d/u%04g" 0 1999 | xargs touch
+	names "$L1/d" "$U/d" >"$T/all"
+	# Every third name goes, in an order unrelated to the order of reading.
+	awk 'NR % 3 == 0' "$T/all" | awk 'BEGIN { srand(7) } { print rand() "\t" $0 }' |
+		sort | cut -f2 >"$T/gone"
+	sort "$T/gone" | comm -23 "$T/all" - >"$T/left"
+	[ "$(wc -l <"$T/left")" -eq 2667 ]
+	fbx_rw
+	# ~40 entries per getdents call, 30 unlinked after each.
+	"$TOOLS/dirread" chunks "$MNT/d" 1024 "$T/gone" 30 >"$T/seen.raw"
+	sort "$T/seen.raw" >"$T/seen"
+	echo "listed twice: $(uniq -d "$T/seen" | head -5)"
+	[ -z "$(uniq -d "$T/seen")" ]
+	echo "unknown: $(comm -23 "$T/seen" "$T/all" | head -5)"
+	[ -z "$(comm -23 "$T/seen" "$T/all")" ]
+	echo "survivors missed: $(comm -23 "$T/left" "$T/seen" | head -5)"
+	[ -z "$(comm -23 "$T/left" "$T/seen")" ]
+	# Read again from the start: the unlinked names are gone.
+	[ "$(names "$MNT/d")" = "$(cat "$T/left")" ]
+}
+
+@test "telldir/seekdir return to the same entry of a merged directory; a new read sees creates and unlinks" {
+	mkdir "$L1/d" "$L2/d"
+	seq -f "$L2/d/b%03g" 0 299 | xargs touch
+	seq -f "$L1/d/a%03g" 0 299 | xargs touch
+	# Hidden by the top layer: a whiteout of each kind.
+	mknod "$L1/d/b000" c 0 0
+	touch "$L1/d/.wh.b001"
+	fbx_rw
+	run "$TOOLS/dirread" seek "$MNT/d"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | sort)" = "$(names "$L1/d" "$L2/d" | grep -v -e '^b00[01]$' -e '^\.wh\.')" ]
+	touch "$MNT/d/new"
+	rm "$MNT/d/a000" "$MNT/d/b299"
+	run "$TOOLS/dirread" seek "$MNT/d"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | sort)" = "$({
+		names "$L1/d" "$L2/d" | grep -v -e '^b00[01]$' -e '^\.wh\.' -e '^a000$' -e '^b299$'
+		echo new
+	} | sort)" ]
+}
