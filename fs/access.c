@@ -30,6 +30,7 @@
 
 struct fbx_access {
 	struct fb_policy *p;
+	__u32 may_deny; /* rights some rule, pin or the default can deny */
 	char *root; /* container path of the mount's root, no trailing '/' ("" for /) */
 	char *log;  /* the container's audit log, or NULL */
 	char *id;   /* the container, as the log's name says */
@@ -78,6 +79,7 @@ int fbx_access_load(struct fbx_fs *fs, const char *file, const char *root, const
 		free(a);
 		return r;
 	}
+	a->may_deny = fb_policy_may_deny(a->p);
 	a->root = strdup(streq(root, "/") ? "" : root);
 	r = a->root ? 0 : -ENOMEM;
 	if (r == 0 && audit_log)
@@ -206,6 +208,16 @@ static void report(fuse_req_t req, struct fbx_access *a, const char *path, __u32
 }
 
 /*
+ * Could the policy deny right anywhere, at any depth? When it cannot, no
+ * access with that right needs judging (as fb_policy_cfg.may_deny in the
+ * kernel programs): not even a path too deep to judge is denied.
+ */
+bool fbx_access_may_deny(const struct fbx_fs *fs, uint32_t right)
+{
+	return fs->access && (fs->access->may_deny & right);
+}
+
+/*
  * May the caller of req exercise rights on node n (name: an entry in
  * directory n, for the rights judged on the parent)? 0 or -EACCES.
  */
@@ -217,6 +229,10 @@ int fbx_check(fuse_req_t req, const struct fbx_node *n, const char *name, uint32
 	int denied = 0;
 
 	if (!a || !n)
+		return 0;
+	/* Rights no rule denies are allowed without building the path. */
+	rights &= a->may_deny;
+	if (!rights)
 		return 0;
 	if (container_path(fs, n, name, path, sizeof(path)) < 0) {
 		fbx_log(FUSE_LOG_WARNING, "policy: deny a path too long to judge, pid %d",

@@ -261,6 +261,7 @@ int fbx_dir_is_empty(struct fbx_fs *fs, struct fbx_node *dir);
 /* access.c: the file-access policy, where fuseboxd enforces it */
 int fbx_access_load(struct fbx_fs *fs, const char *file, const char *root, const char *audit_log);
 void fbx_access_free(struct fbx_access *a);
+bool fbx_access_may_deny(const struct fbx_fs *fs, uint32_t right);
 int fbx_check(fuse_req_t req, const struct fbx_node *n, const char *name, uint32_t rights);
 uint32_t fbx_open_rights(int flags);
 

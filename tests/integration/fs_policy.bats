@@ -103,6 +103,25 @@ EOF
 	grep -q 'policy: deny create .* by too deep to judge' "$T/log"
 }
 
+@test "rights the policy denies nowhere are never judged, even on a path too deep to judge" {
+	local d=pub i
+	for i in $(seq 40); do d=$d/d; done
+	mkdir -p "$L1/$d"
+	echo deep >"$L1/$d/f"
+	cat >"$T/policy.json" <<EOF
+{"mode": "enforce", "default": "allow", "rules": [{"path": "/app/etc", "deny": ["write"]}]}
+EOF
+	start_fg "$T/log" -o lowerdir="$L1",upperdir="$U",workdir="$W",policy="$T/policy.json",policy_root=/app "$MNT"
+	# No rule denies read or create: allowed at any depth, as in the kernel programs.
+	[ "$(cat "$MNT/$d/f")" = deep ]
+	ls "$MNT/$d" >/dev/null
+	mkdir "$MNT/$d/new"
+	# A rule denies write: where it is too deep to judge, it is denied.
+	denied sh -c "echo x >>'$MNT/$d/f'"
+	grep -q 'policy: deny a path too long to judge' "$T/log"
+	[ "$(grep -c 'policy: deny' "$T/log")" -eq 1 ]
+}
+
 @test "audit mode denies nothing and reports every access it would deny" {
 	mount_policy audit
 	[ "$(cat "$MNT/secret/key")" = key ]
