@@ -133,6 +133,7 @@ struct fbx_fs {
 	bool want_passthrough; /* option, before negotiation */
 	bool want_noopen;      /* option, before negotiation */
 	bool noopen;	       /* the kernel sends no OPEN/RELEASE for files */
+	bool noopendir;	       /* ... nor OPENDIR/RELEASEDIR for directories */
 	bool passthrough;      /* negotiated in init */
 	bool debug;
 	atomic_bool passthrough_failed_logged;

@@ -4,7 +4,9 @@
  * the directory, a snapshot shared by all its readers (dircache.c), whose
  * offsets say which snapshot they belong to. The kernel may cache the
  * listing (cache_readdir, keep_cache) until it sees a change in the
- * directory. readdirplus replies carry entries, so each listed name counts
+ * directory. Opens carry nothing: where the policy cannot deny read, the
+ * first OPENDIR is answered ENOSYS and no OPENDIR or RELEASEDIR follows
+ * (the kernel then caches listings as if asked to). readdirplus replies carry entries, so each listed name counts
  * a lookup on its node, exactly as a LOOKUP reply would.
  */
 #include "fuseboxd.h"
@@ -22,6 +24,11 @@ void fbx_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (!n || !S_ISDIR(n->type)) {
 		fuse_reply_err(req, n ? ENOTDIR : ESTALE);
+		return;
+	}
+	if (fs->noopendir) {
+		/* From now on the kernel opens directories without asking. */
+		fuse_reply_err(req, ENOSYS);
 		return;
 	}
 	r = fbx_check(req, n, NULL, FB_RIGHT_READ);

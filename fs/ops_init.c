@@ -9,6 +9,8 @@
 
 #include <sys/capability.h>
 
+#include "bpf/policy.h"
+
 /* Largest request/reply payload: 256 pages, the kernel's default limit. */
 #define FBX_MAX_IO (1u << 20)
 #define FBX_MAX_BACKGROUND 64
@@ -79,6 +81,16 @@ static void fbx_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_background = FBX_MAX_BACKGROUND;
 	/* Requests are short: nothing to interrupt, so no FUSE_INTERRUPT traffic. */
 	conn->no_interrupt = 1;
+	/* Directory opens need no judgement unless the policy can deny read:
+	 * then the first OPENDIR is answered ENOSYS and the kernel opens
+	 * directories itself from then on, keeping their listings cached
+	 * across opens. READDIR needs no handle (dircache.c). */
+	if ((conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) &&
+	    !fbx_access_may_deny(fs, FB_RIGHT_READ)) {
+		fs->noopendir = true;
+		fuse_set_feature_flag(conn, FUSE_CAP_NO_OPENDIR_SUPPORT);
+		fbx_debug(fs, "noopendir: on");
+	}
 	if (fs->want_noopen && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)) {
 		/* The first OPEN answered ENOSYS turns OPEN and RELEASE off for
 		 * the connection, and with them passthrough, set up in OPEN. */

@@ -115,3 +115,62 @@ count() {
 	[ "$(count LOOKUP)" -ge 1 ]
 	[ $(($(count OPEN) + $(count READ))) -ge 1 ]
 }
+
+# tree N M: N directories of M empty files in $T/lower/tree.
+tree() {
+	local d
+	mkdir "$T/lower/tree"
+	for d in $(seq "$1"); do
+		mkdir "$T/lower/tree/d$d"
+		seq -f "$T/lower/tree/d$d/f%g" "$2" | xargs touch
+	done
+}
+
+# walk: fuseboxctl reqstat of a stat walk of $T/mnt/tree (as make bench's), into $T/out.json.
+walk() {
+	"$CTL" reqstat --json --output "$T/out.json" --mount "$T/mnt" -- \
+		find "$T/mnt/tree" -printf '%i %s %y\n' >"$T/walk.out"
+	[ "$(wc -l <"$T/walk.out")" -eq $((1 + 5 + 5 * 40)) ]
+}
+
+# counts: "OPCODE=N ..." of $T/out.json, sorted; without STATFS, which find sends
+# once per walk, whatever the tree.
+counts() {
+	jq -r '.requests | del(.STATFS) | to_entries | map("\(.key)=\(.value.count)") | sort | join(" ")' "$T/out.json"
+}
+
+@test "fuseboxd, cold walk: READDIRPLUS and READDIR once per directory; the only OPENDIR is answered ENOSYS" {
+	[ -x "$O/fuseboxd" ] || skip "fuseboxd is not built"
+	tree 5 40
+	"$O/fuseboxd" -o "lowerdir=$T/lower" "$T/mnt"
+	stat "$T/mnt/tree" >/dev/null
+	walk
+	# 6 directories: one listing with attributes, one read at its end. The kernel
+	# opens directories itself after the ENOSYS: no RELEASEDIR, no LOOKUP.
+	[ "$(counts)" = "OPENDIR=1 READDIR=6 READDIRPLUS=6" ]
+	[ "$(jq .requests.OPENDIR.errors "$T/out.json")" = 1 ]
+}
+
+@test "fuseboxd, warm walk: no request per directory" {
+	[ -x "$O/fuseboxd" ] || skip "fuseboxd is not built"
+	tree 5 40
+	"$O/fuseboxd" -o "lowerdir=$T/lower" "$T/mnt"
+	walk
+	walk
+	[ "$(counts)" = "" ]
+}
+
+@test "fuseboxd under a policy that can deny read judges every directory open: OPENDIR and RELEASEDIR per directory" {
+	[ -x "$O/fuseboxd" ] || skip "fuseboxd is not built"
+	tree 5 40
+	mkdir "$T/lower/secret"
+	echo '{"mode": "enforce", "default": "allow", "rules": [{"path": "/app/secret", "deny": ["read"]}]}' >"$T/policy.json"
+	"$O/fuseboxd" -o "lowerdir=$T/lower,policy=$T/policy.json,policy_root=/app" "$T/mnt"
+	run ls "$T/mnt/secret"
+	[ "$status" -ne 0 ]
+	stat "$T/mnt/tree" >/dev/null
+	walk
+	[ "$(counts)" = "OPENDIR=6 READDIR=6 READDIRPLUS=6 RELEASEDIR=6" ]
+	walk
+	[ "$(counts)" = "OPENDIR=6 RELEASEDIR=6" ]
+}
