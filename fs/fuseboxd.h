@@ -135,6 +135,8 @@ struct fbx_fs {
 	bool noopen;	       /* the kernel sends no OPEN/RELEASE for files */
 	bool noopendir;	       /* ... nor OPENDIR/RELEASEDIR for directories */
 	bool passthrough;      /* negotiated in init */
+	bool killpriv;	       /* we clear set-id bits after writes (killpriv.c) */
+	struct fuse_session *se; /* for notifications to the kernel */
 	bool debug;
 	atomic_bool passthrough_failed_logged;
 	pthread_mutex_t open_locks[FBX_OPEN_LOCKS];
@@ -265,6 +267,13 @@ void fbx_access_free(struct fbx_access *a);
 bool fbx_access_may_deny(const struct fbx_fs *fs, uint32_t right);
 int fbx_check(fuse_req_t req, const struct fbx_node *n, const char *name, uint32_t rights);
 uint32_t fbx_open_rights(int flags);
+
+/* caller.c: who sent the request */
+bool fbx_caller_in_group(fuse_req_t req, gid_t gid);
+bool fbx_caller_has_fsetid(fuse_req_t req);
+
+/* killpriv.c */
+int fbx_kill_setid(fuse_req_t req, int fd, bool lacks_fsetid);
 
 /* hardlink.c */
 int fbx_hardlinks_copy_up(struct fbx_fs *fs, unsigned int layer, ino_t ino, int ufd);

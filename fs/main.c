@@ -204,6 +204,7 @@ static int run(const struct fbx_options *o)
 		fbx_err("cannot create the FUSE session (options: %s)", o->fuse_opts);
 		goto out;
 	}
+	fs.se = se;
 	if (fuse_set_signal_handlers(se) < 0) {
 		fbx_err("cannot install signal handlers");
 		goto out;

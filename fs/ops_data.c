@@ -16,6 +16,9 @@
 
 #include "bpf/policy.h"
 
+/* FATTR_KILL_SUIDGID of the kernel, which libfuse 3.17 passes on under this name. */
+#define FBX_SET_ATTR_KILL_SUIDGID FUSE_SET_ATTR_KILL_SUID
+
 /* Copy n up and open its upper object with flags. */
 static int upper_open(struct fbx_fs *fs, struct fbx_node *n, int flags, bool with_data)
 {
@@ -34,6 +37,8 @@ static int set_attrs(fuse_req_t req, struct fbx_node *n, const struct stat *attr
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
 	bool truncate_only = (to_set & FUSE_SET_ATTR_SIZE) && attr->st_size == 0;
+	/* A truncate by a caller without CAP_FSETID. */
+	bool truncate_kill = (to_set & FUSE_SET_ATTR_SIZE) && (to_set & FBX_SET_ATTR_KILL_SUIDGID);
 	_cleanup_close_ int fd = -1;
 	char p[32];
 	int r;
@@ -82,6 +87,13 @@ static int set_attrs(fuse_req_t req, struct fbx_node *n, const struct stat *attr
 								 : attr->st_mtim;
 		if (utimensat(fd, "", ts, AT_EMPTY_PATH) < 0)
 			return -errno;
+	}
+	if (fs->killpriv && S_ISREG(n->type) && (to_set == 0 || truncate_kill)) {
+		/* Nothing to set: the kernel's file_remove_privs() before a write
+		 * (killpriv.c). On chown the upper file system clears them. */
+		r = fbx_kill_setid(req, fd, truncate_kill);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

@@ -126,20 +126,6 @@ void fbx_op_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
-static bool caller_in_group(fuse_req_t req, const struct fuse_ctx *ctx, gid_t gid)
-{
-	gid_t groups[64];
-	int n, i;
-
-	if (ctx->gid == gid)
-		return true;
-	n = fuse_req_getgroups(req, ARRAY_SIZE(groups), groups);
-	for (i = 0; i < n && i < (int)ARRAY_SIZE(groups); i++)
-		if (groups[i] == gid)
-			return true;
-	return false;
-}
-
 /* Only asked when the mount lacks default_permissions (e.g. a /dev/fd/N mount). */
 void fbx_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
@@ -167,7 +153,7 @@ void fbx_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	}
 	if (ctx->uid == st.st_uid)
 		bits = (st.st_mode >> 6) & 7;
-	else if (caller_in_group(req, ctx, st.st_gid))
+	else if (fbx_caller_in_group(req, st.st_gid))
 		bits = (st.st_mode >> 3) & 7;
 	else
 		bits = st.st_mode & 7;

@@ -174,6 +174,25 @@ static bool lower_backing_busy(struct fbx_fs *fs, struct fbx_node *n)
 	return busy;
 }
 
+/*
+ * O_TRUNC, done here (FUSE_CAP_ATOMIC_O_TRUNC): the kernel sends no SETATTR,
+ * so the set-id bits this caller must not leave go here too, and the kernel,
+ * which still has the old mode, is told to ask again.
+ */
+static int truncate_at_open(fuse_req_t req, struct fbx_fs *fs, fuse_ino_t ino, int fd)
+{
+	int r;
+
+	if (ftruncate(fd, 0) < 0)
+		return -errno;
+	if (!fs->killpriv)
+		return 0;
+	r = fbx_kill_setid(req, fd, false);
+	if (r > 0)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	return r < 0 ? r : 0;
+}
+
 void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fbx_fs *fs = fbx_fs_of(req);
@@ -217,10 +236,12 @@ void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&fs->ns_lock);
 	}
 	fd = r < 0 ? r : open_backing(fs, n, &rw);
-	if (fd >= 0 && (fi->flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
-		r = -errno;
-		close(fd);
-		fd = r;
+	if (fd >= 0 && (fi->flags & O_TRUNC)) {
+		r = truncate_at_open(req, fs, ino, fd);
+		if (r < 0) {
+			close(fd);
+			fd = r;
+		}
 	}
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);

@@ -77,6 +77,10 @@ static void fbx_op_init(void *userdata, struct fuse_conn_info *conn)
 	fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_WRITE);
 	/* libfuse already wants READDIRPLUS(_AUTO) since both handlers exist. */
 	fuse_unset_feature_flag(conn, FUSE_CAP_WRITEBACK_CACHE);
+	/* Clearing set-id bits after writes is ours (killpriv.c): the kernel then
+	 * asks for security.capability once per inode, not at every write(). */
+	if (fs->has_upper)
+		fs->killpriv = fuse_set_feature_flag(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
 	conn->max_write = FBX_MAX_IO;
 	conn->max_background = FBX_MAX_BACKGROUND;
 	/* Requests are short: nothing to interrupt, so no FUSE_INTERRUPT traffic. */
