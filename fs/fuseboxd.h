@@ -159,6 +159,8 @@ struct fbx_found {
 	struct stat st;	     /* of the object in `layer`, as the backing fs says */
 	unsigned int layer;  /* top-most layer that has the name */
 	unsigned int bottom; /* directories: lowest layer merged */
+	bool top_absent;     /* not found: the directory's top layer has nothing by
+				that name, not even a whiteout */
 };
 
 /* Directory fds of one directory node, per layer, opened on first use. */
@@ -239,6 +241,7 @@ bool fbx_stat_is_whiteout(const struct stat *st);
 int fbx_fd_is_opaque(int dirfd);
 int fbx_dirfds_init(struct fbx_dirfds *d, struct fbx_fs *fs, struct fbx_node *dir, int flags);
 int fbx_dirfds_get(struct fbx_dirfds *d, unsigned int layer);
+int fbx_dirfds_take(struct fbx_dirfds *d, unsigned int layer);
 void fbx_dirfds_close(struct fbx_dirfds *d);
 int fbx_merge_lookup(struct fbx_dirfds *d, const char *name, struct fbx_found *out);
 

@@ -149,6 +149,21 @@ int fbx_dirfds_get(struct fbx_dirfds *d, unsigned int layer)
 	return fd;
 }
 
+/* The directory's fd in `layer`, now the caller's to close (a layer root is dup'ed). */
+int fbx_dirfds_take(struct fbx_dirfds *d, unsigned int layer)
+{
+	int fd = fbx_dirfds_get(d, layer);
+
+	if (fd < 0)
+		return fd;
+	if (borrows_layer_fd(d)) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		return fd < 0 ? -errno : fd;
+	}
+	d->fd[layer - d->dir->layer] = FBX_DIRFD_UNSET;
+	return fd;
+}
+
 void fbx_dirfds_close(struct fbx_dirfds *d)
 {
 	size_t n, i;
@@ -177,6 +192,7 @@ int fbx_merge_lookup(struct fbx_dirfds *d, const char *name, struct fbx_found *o
 		return -ENOENT;
 	if (strlen(name) > NAME_MAX)
 		return -ENAMETOOLONG;
+	out->top_absent = false;
 	if (fbx_name_is_whiteout(name))
 		return -ENOENT;
 
@@ -192,6 +208,7 @@ int fbx_merge_lookup(struct fbx_dirfds *d, const char *name, struct fbx_found *o
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT)
 				return -errno;
+			out->top_absent |= l == d->dir->layer;
 			if (last)
 				break;
 			r = has_oci_whiteout(dfd, name);

@@ -312,9 +312,10 @@ int fbx_file_fd(struct fbx_fs *fs, fuse_ino_t ino, struct fuse_file_info *fi, in
 	int r;
 
 	/* Without OPEN (noopen) fh is 0 and means nothing; an open of the
-	 * lower file of a node copied up since reads what is no longer there. */
+	 * lower file of a node copied up since reads what is no longer there
+	 * (an open for writing is always of the upper file). */
 	if (fi && !fs->noopen && fi->fh != FBX_FH_PASSTHROUGH &&
-	    !stale_lower_fd(fs, ino, (int)fi->fh))
+	    ((flags & O_ACCMODE) != O_RDONLY || !stale_lower_fd(fs, ino, (int)fi->fh)))
 		return (int)fi->fh;
 	n = fbx_node_get(fs, ino);
 	if (!n)

@@ -15,19 +15,26 @@
 
 #include "bpf/policy.h"
 
-/* The merged lookup of NAME in DIR. */
+/*
+ * The merged lookup of NAME in DIR. With pfd, when the name is free and DIR
+ * is an upper directory, *pfd gets the O_PATH fd the lookup used (else -1).
+ */
 static int lookup_name(struct fbx_fs *fs, struct fbx_node *dir, const char *name,
-		       struct fbx_found *f)
+		       struct fbx_found *f, int *pfd)
 {
 	struct fbx_dirfds d;
 	int r;
 
+	if (pfd)
+		*pfd = -1;
 	if (!S_ISDIR(dir->type))
 		return -ENOTDIR;
 	r = fbx_dirfds_init(&d, fs, dir, O_PATH);
 	if (r < 0)
 		return r;
 	r = fbx_merge_lookup(&d, name, f);
+	if (r == -ENOENT && pfd && fs->has_upper && dir->layer == 0)
+		*pfd = fbx_dirfds_take(&d, 0);
 	fbx_dirfds_close(&d);
 	return r;
 }
@@ -84,10 +91,11 @@ static int set_owner(int pfd, const char *name, fuse_req_t req, mode_t mode)
 	struct stat dst;
 	gid_t gid = ctx->gid;
 
+	/* Made by us, root: the upper file system gave it a setgid directory's group. */
+	if (ctx->uid == 0 && ctx->gid == 0)
+		return 0;
 	if (fstat(pfd, &dst) == 0 && (dst.st_mode & S_ISGID))
 		gid = dst.st_gid;
-	if (ctx->uid == 0 && gid == 0)
-		return 0;
 	if (fchownat(pfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	/* chown cleared the set-id bits the caller asked for. */
@@ -137,15 +145,17 @@ static int prepare_new(struct fbx_fs *fs, struct fbx_node *dir, const char *name
 	struct fbx_found f;
 	int r;
 
-	r = lookup_name(fs, dir, name, &f);
+	r = lookup_name(fs, dir, name, &f, &pfd);
 	if (r == 0)
 		return -EEXIST;
 	if (r != -ENOENT)
 		return r;
-	pfd = fbx_upper_dirfd(fs, dir);
+	if (pfd < 0)
+		pfd = fbx_upper_dirfd(fs, dir);
 	if (pfd < 0)
 		return pfd;
-	r = drop_whiteout(pfd, name);
+	/* An upper directory the lookup found empty there has no whiteout. */
+	r = dir->layer == 0 && f.top_absent ? 0 : drop_whiteout(pfd, name);
 	if (r < 0)
 		return r;
 	*opaque = is_dir && (r == 1 || fbx_lower_has(fs, dir, name) > 0);
@@ -317,7 +327,7 @@ static int remove_name(struct fbx_fs *fs, struct fbx_node *dir, const char *name
 	struct fbx_found f;
 	int r, lower;
 
-	r = lookup_name(fs, dir, name, &f);
+	r = lookup_name(fs, dir, name, &f, NULL);
 	if (r < 0)
 		return r;
 	if (want_dir && !S_ISDIR(f.st.st_mode))
@@ -330,7 +340,7 @@ static int remove_name(struct fbx_fs *fs, struct fbx_node *dir, const char *name
 		/* Its other names stay: they become links of an upper copy. */
 		r = fbx_copy_up(fs, live ? live : &tmp, true);
 		if (r == 0)
-			r = lookup_name(fs, dir, name, &f);
+			r = lookup_name(fs, dir, name, &f, NULL);
 		if (r < 0)
 			return r;
 	}
@@ -476,7 +486,7 @@ static int rename_plain(struct fbx_fs *fs, struct rn_side *s, struct rn_side *d)
 	    d->f.st.st_nlink > 1) {
 		r = fbx_copy_up(fs, side_node(d), true);
 		if (r == 0)
-			r = lookup_name(fs, d->dir, d->name, &d->f);
+			r = lookup_name(fs, d->dir, d->name, &d->f, NULL);
 	}
 	if (r < 0)
 		return r;
@@ -537,7 +547,7 @@ static int side_init(struct fbx_fs *fs, struct rn_side *s, struct fbx_node *dir,
 	*s = (struct rn_side){.dir = dir, .name = name, .pfd = -1};
 	if (fbx_name_is_whiteout(name))
 		return -EPERM;
-	r = lookup_name(fs, dir, name, &s->f);
+	r = lookup_name(fs, dir, name, &s->f, NULL);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	s->exists = r == 0;
