@@ -52,6 +52,8 @@
 #define FBX_DIR_MAX_ENTRIES (1u << 22)
 #define FBX_OPEN_LOCKS 64
 #define FBX_MAX_THREADS 64
+/* XATTR_NAME_CAPS of the kernel: a file's capabilities. */
+#define FBX_XATTR_CAPS "security.capability"
 /* fi->fh of a file whose reads the kernel passes through to the backing file. */
 #define FBX_FH_PASSTHROUGH UINT64_MAX
 
@@ -82,6 +84,7 @@ struct fbx_node {
 	bool hashed;		/* in by_key: lookups may find it */
 	bool unlinked;		/* its name is gone: nlink is reported one less */
 	bool orphan;		/* upper object moved to the work dir ("#<id>") */
+	bool no_caps;		/* made by CREATE, given no security.capability since */
 	unsigned int nopen;	/* opens sharing backing_id (open_locks) */
 	unsigned int ncached;	/* opens served by the daemon (open_locks) */
 	uint32_t dir_changes;	/* directories: changes seen by dircache.c (its lock) */

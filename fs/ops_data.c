@@ -135,6 +135,8 @@ static int change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	fd = upper_open(fs, n, O_PATH, true);
 	if (fd < 0)
 		return fd;
+	if (streq(name, FBX_XATTR_CAPS))
+		n->no_caps = false;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	r = remove ? removexattr(p, name) : setxattr(p, name, value, size, flags);
 	return r < 0 ? -errno : 0;

@@ -277,6 +277,8 @@ void fbx_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 		r = -errno;
 	if (r == 0)
 		r = fbx_node_ref(fs, dir, name, &f, &n);
+	if (r == 0)
+		n->no_caps = true;
 	pthread_mutex_unlock(&fs->ns_lock);
 	if (r < 0) {
 		fuse_reply_err(req, -r);

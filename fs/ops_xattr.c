@@ -29,10 +29,8 @@ bool fbx_xattr_is_private(const char *name)
 }
 
 /* O_PATH fd of the node and the /proc path that reaches it. */
-static int open_for_xattr(fuse_req_t req, fuse_ino_t ino, char path[static 32])
+static int open_for_xattr(struct fbx_fs *fs, const struct fbx_node *n, char path[static 32])
 {
-	struct fbx_fs *fs = fbx_fs_of(req);
-	struct fbx_node *n = fbx_node_get(fs, ino);
 	int fd;
 
 	if (!n)
@@ -45,16 +43,20 @@ static int open_for_xattr(fuse_req_t req, fuse_ino_t ino, char path[static 32])
 
 void fbx_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	struct fbx_fs *fs = fbx_fs_of(req);
+	struct fbx_node *n = fbx_node_get(fs, ino);
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	char path[32];
 	ssize_t len;
 
-	if (fbx_xattr_is_private(name)) {
+	/* The kernel asks for security.capability at a file's first write:
+	 * a file made here has none until one is set through us. */
+	if (fbx_xattr_is_private(name) || (n && n->no_caps && streq(name, FBX_XATTR_CAPS))) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	fd = open_for_xattr(req, ino, path);
+	fd = open_for_xattr(fs, n, path);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
@@ -79,12 +81,13 @@ void fbx_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 
 void fbx_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	struct fbx_fs *fs = fbx_fs_of(req);
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *list = NULL;
 	char path[32], *p, *w;
 	ssize_t len;
 
-	fd = open_for_xattr(req, ino, path);
+	fd = open_for_xattr(fs, fbx_node_get(fs, ino), path);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
