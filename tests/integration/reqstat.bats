@@ -174,3 +174,76 @@ counts() {
 	walk
 	[ "$(counts)" = "OPENDIR=6 RELEASEDIR=6" ]
 }
+
+# new_files_cost MNT N: the requests of cp -r of N new 4 KiB files into a new
+# directory of MNT, "OPCODE COUNT" lines in $T/cost.N.
+new_files_cost() {
+	local mnt=$1 n=$2 i
+	mkdir -p "$T/src$n"
+	for i in $(seq "$n"); do head -c 4096 /dev/urandom >"$T/src$n/f$i"; done
+	"$CTL" reqstat --json --output "$T/out.json" --mount "$mnt" -- cp -r "$T/src$n" "$mnt/"
+	jq -r '.requests | to_entries[] | "\(.key) \(.value.count)"' "$T/out.json" | sort >"$T/cost.$n"
+}
+
+# per_new_file MNT: what ten more new files cost, "OPCODE COUNT" lines.
+per_new_file() {
+	new_files_cost "$1" 10
+	new_files_cost "$1" 20
+	join -a 2 -e 0 -o 0,1.2,2.2 "$T/cost.10" "$T/cost.20" | awk '$3 != $2 { print $1, $3 - $2 }'
+}
+
+fuseboxd_rw() {
+	[ -x "$O/fuseboxd" ] || skip "fuseboxd is not built"
+	"$O/fuseboxd" -o "lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/work${1:+,$1}" "$T/mnt"
+	mountpoint -q "$T/mnt"
+}
+
+# The kernel's share, the least a new file can cost: the LOOKUP that finds the
+# name free, a GETATTR of the directory (its attributes went stale with the
+# previous CREATE, and default_permissions needs them), the CREATE, a GETXATTR
+# of security.capability at the first write (file_remove_privs), the WRITE
+# and the RELEASE. No FLUSH (noflush), no OPEN, no SETATTR.
+NEW_FILE_COST="CREATE 10
+GETATTR 10
+GETXATTR 10
+LOOKUP 10
+RELEASE 10
+WRITE 10"
+
+@test "fuseboxd: each new 4 KiB file written by cp costs one LOOKUP, GETATTR, CREATE, GETXATTR, WRITE and RELEASE" {
+	fuseboxd_rw
+	run per_new_file "$T/mnt"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$NEW_FILE_COST" ]
+	cmp "$T/src20/f20" "$T/mnt/src20/f20"
+}
+
+@test "fuseboxd: a new file costs the same without passthrough and with noopen" {
+	fuseboxd_rw nopassthrough
+	run per_new_file "$T/mnt"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$NEW_FILE_COST" ]
+	umount "$T/mnt"
+	rm -rf "$T/upper" "$T/work"
+	mkdir "$T/upper" "$T/work"
+	fuseboxd_rw noopen
+	run per_new_file "$T/mnt"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$NEW_FILE_COST" ]
+}
+
+@test "fuseboxd: a file written in 64 write() calls is asked for security.capability once, not at every write" {
+	fuseboxd_rw
+	run "$CTL" reqstat --json --output "$T/out.json" --mount "$T/mnt" -- \
+		dd if=/dev/zero of="$T/mnt/big" bs=4k count=64 status=none
+	[ "$status" -eq 0 ]
+	[ "$(count WRITE)" = 64 ]
+	[ "$(count GETXATTR)" = 1 ]
+	# Written again through a passthrough open (no WRITE): once at most,
+	# none while the kernel still has the inode.
+	run "$CTL" reqstat --json --output "$T/out.json" --mount "$T/mnt" -- \
+		dd if=/dev/zero of="$T/mnt/big" bs=4k count=64 conv=notrunc status=none
+	[ "$status" -eq 0 ]
+	[ "$(count WRITE)" = 0 ]
+	[ "$(count GETXATTR)" -le 1 ]
+}
