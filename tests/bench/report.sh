@@ -7,6 +7,7 @@ report_json() {
 	jq -n \
 		--rawfile res "$W/results.tsv" --rawfile wl "$W/workloads.tsv" \
 		--rawfile rss "$W/rss.tsv" --rawfile rq "$W/reqstat.tsv" \
+		--rawfile rqw "$W/reqstat_write.tsv" \
 		--rawfile notes "$W/notes.txt" --arg peers "${PEERS[*]}" \
 		--argjson quick "$QUICK" --argjson runs "$RUNS" --argjson duration "$DURATION" \
 		--arg date "$(date -u +%FT%TZ)" --arg kernel "$(uname -r)" \
@@ -60,7 +61,12 @@ report_json() {
 				group_by(.[1]) | map({key: .[0][1], value: (
 					group_by(.[2]) | map({key: .[0][2],
 						value: ((map(.[3] | tonumber) | add) / $small)}) | from_entries)})
-				| from_entries)}) | from_entries)
+				| from_entries)}) | from_entries),
+			write_what: "FUSE requests per new file for one untimed run of the write workload",
+			write_per_file: (rows($rqw) | group_by(.[0]) | map({key: .[0][0], value: (
+				group_by(.[1]) | map({key: .[0][1],
+					value: ((map(.[2] | tonumber) | add) / $write)}) | from_entries)})
+				| from_entries)
 		},
 		notes: ($notes | split("\n") | map(select(length > 0)))
 	}'
@@ -121,6 +127,21 @@ report_print() {
 		| (["opcode"] + [$cols[] | "\(.p) \(.t)"] | @tsv),
 		  ($ops[] as $o | [$o] + [$cols[] | ($q[.p][.t][$o] // 0) | fixed(2)] | @tsv),
 		  (["total"] + [$cols[] | ([$q[.p][.t][]] | add // 0) | fixed(2)] | @tsv)' "$f" |
+			report_columns
+	fi
+	if [ "$(jq '.reqstat.write_per_file // {} | length' "$f")" -gt 0 ]; then
+		echo
+		echo "FUSE requests per file, write of $(jq -r .data.write_files "$f") new 4 KiB files + sync"
+		jq -r "$JQ_FIXED"'
+		.reqstat.write_per_file as $q
+		| [.peers[] | select($q[.])] as $cols
+		| ["LOOKUP", "GETATTR", "MKDIR", "CREATE", "GETXATTR", "SETATTR", "WRITE", "FLUSH",
+		   "RELEASE"] as $order
+		| ([$q[] | keys[]] | unique) as $seen
+		| (($order | map(select(. as $o | $seen | index($o)))) + ($seen - $order)) as $ops
+		| (["opcode"] + $cols | @tsv),
+		  ($ops[] as $o | [$o] + [$cols[] | ($q[.][$o] // 0) | fixed(2)] | @tsv),
+		  (["total"] + [$cols[] | ([$q[.][]] | add // 0) | fixed(2)] | @tsv)' "$f" |
 			report_columns
 	fi
 	if [ "$(jq '.notes | length' "$f")" -gt 0 ]; then

@@ -19,7 +19,8 @@
 # the FORGET burst) and warm (after one warmup run), timed by hyperfine. The
 # write test gets a fresh journaled ext4 per run. Prints one table (median
 # seconds, ratio to native) with the daemons' peak RSS, and per-file FUSE
-# request counts when `fuseboxctl reqstat` works; writes it all as JSON.
+# request counts (of the cat of the small files, and of one more, untimed
+# write run) when `fuseboxctl reqstat` works; writes it all as JSON.
 # Everything it creates (mounts, loop devices, daemons, files) is removed on
 # exit, failure or Ctrl-C.
 set -euo pipefail
@@ -215,6 +216,7 @@ echo "bench lower" >"$W/wlower/etc/hostname"
 : >"$W/workloads.tsv"
 : >"$W/rss.tsv"
 : >"$W/reqstat.tsv"
+: >"$W/reqstat_write.tsv"
 : >"$W/notes.txt"
 START=$SECONDS
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -399,7 +401,11 @@ check_tree() {
 
 # ---- FUSE request counts per file (fuseboxctl reqstat) --------------------------------
 reqstat_works() {
-	[ -x "$FUSEBOXCTL" ] && "$FUSEBOXCTL" reqstat -- true >/dev/null 2>&1
+	if [ -z "${REQSTAT_OK:-}" ]; then
+		REQSTAT_OK=no
+		[ -x "$FUSEBOXCTL" ] && "$FUSEBOXCTL" reqstat -- true >/dev/null 2>&1 && REQSTAT_OK=yes
+	fi
+	[ "$REQSTAT_OK" = yes ]
 }
 
 # reqstat_peer PEER TEMP: count requests of a cat of all small files on PEER.
@@ -420,6 +426,26 @@ reqstat_peer() {
 			'.requests | to_entries[] | [$p, $t, .key, .value.count] | @tsv' \
 			"$W/reqstat.json" >>"$W/reqstat.tsv"
 	done
+}
+
+# reqstat_write PEER: count the requests of one more, untimed write run on PEER.
+reqstat_write() {
+	local peer=$1 view
+	reqstat_works || return 0
+	if ! "$SELF" __write_prepare "$peer" >/dev/null 2>&1; then
+		note "reqstat: no write mount for $peer"
+		"$SELF" __write_cleanup "$peer" >/dev/null 2>&1 || true
+		return 0
+	fi
+	view=$(write_view "$peer")
+	if "$FUSEBOXCTL" reqstat --json --output "$W/reqstat.json" --mount "$view" -- \
+		bash -c "$(cmd_write "$peer")" >/dev/null 2>&1; then
+		jq -r --arg p "$peer" '.requests | to_entries[] | [$p, .key, .value.count] | @tsv' \
+			"$W/reqstat.json" >>"$W/reqstat_write.tsv"
+	else
+		note "reqstat failed for $peer (write)"
+	fi
+	"$SELF" __write_cleanup "$peer"
 }
 
 reqstat_all() {
@@ -514,6 +540,7 @@ if want write; then
 		else
 			"$SELF" __write_cleanup "$peer"
 			cell write "$peer" write "$(cmd_write "$peer")"
+			if peer_is_fuse "$peer"; then reqstat_write "$peer"; fi
 		fi
 	done
 fi
