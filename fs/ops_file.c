@@ -41,22 +41,21 @@ static int open_backing(struct fbx_fs *fs, const struct fbx_node *n, bool *rw)
  * keeps one io mode per inode: while one open of it is passed through, every
  * other must be, with the same backing file; while one is served by the
  * daemon (cached), none may be passed through. So an open is served by the
- * daemon while others are, when the kernel refuses the file, and for a file
- * just created (prefer_cached: its first writes are small; setting up and
- * tearing down a backing file costs more than they do). -ETXTBSY: the node's
- * open backing file is not this one (the lower file, still open, after a
- * copy-up).
+ * daemon while others are and when the kernel refuses the file. A file just
+ * created is passed through too: its first write then costs no WRITE round
+ * trip, which is dearer than setting up and closing the backing file.
+ * -ETXTBSY: the node's open backing file is not this one (the lower file,
+ * still open, after a copy-up).
  */
 static int passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, int fd,
-			      bool fd_rw, bool writing, bool prefer_cached,
-			      struct fuse_file_info *fi)
+			      bool fd_rw, bool writing, struct fuse_file_info *fi)
 {
 	pthread_mutex_t *lock = fbx_open_lock(fs, n);
 	bool refused = false;
 	int r;
 
 	pthread_mutex_lock(lock);
-	if (n->ncached > 0 || (prefer_cached && n->nopen == 0)) {
+	if (n->ncached > 0) {
 		n->ncached++;
 		pthread_mutex_unlock(lock);
 		return 0;
@@ -130,7 +129,7 @@ static void open_reply(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, in
 	fi->noflush = 1;
 	/* The kernel refuses any open flag but direct_io, noflush and
 	 * parallel_direct_writes with passthrough: keep_cache only without. */
-	r = fs->passthrough ? passthrough_attach(req, fs, n, fd, fd_rw, writing, e != NULL, fi) : 0;
+	r = fs->passthrough ? passthrough_attach(req, fs, n, fd, fd_rw, writing, fi) : 0;
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		close(fd);
