@@ -5,7 +5,8 @@
 #
 # usage: tests/bench/run.sh [OPTIONS]
 #   --quick          1/20 of the data, 1 run per cell: a smoke test (~30 s)
-#   --runs N         hyperfine runs per cell (default 5; the median is reported)
+#   --runs N         hyperfine runs per cell (default 5; the median is reported);
+#                    the write cells' runs go in rounds of one run per peer
 #   --peers A,B      only these peers (native is always kept: ratios need it)
 #   --only PATTERN   only workloads whose id matches the shell PATTERN
 #                    (disk-cat-cold, disk-tar-warm, disk-stat-*, tmpfs-big-cold,
@@ -17,10 +18,11 @@
 # none, see PLATFORM.md), the tmpfs data in a fresh tmpfs. Each workload runs
 # cold (sync, drop_caches, then wait until the FUSE daemons stop burning CPU on
 # the FORGET burst) and warm (after one warmup run), timed by hyperfine. The
-# write test gets a fresh journaled ext4 per run. Prints one table (median
-# seconds, ratio to native) with the daemons' peak RSS, and per-file FUSE
-# request counts (of the cat of the small files, and of one more, untimed
-# write run) when `fuseboxctl reqstat` works; writes it all as JSON.
+# write test gets a fresh journaled ext4 per run, its peers' runs interleaved.
+# Prints one table (median seconds, ratio to native) with the daemons' peak
+# RSS, and per-file FUSE request counts (of the cat of the small files, and of
+# one more, untimed write run) when `fuseboxctl reqstat` works; writes it all
+# as JSON.
 # Everything it creates (mounts, loop devices, daemons, files) is removed on
 # exit, failure or Ctrl-C.
 set -euo pipefail
@@ -257,27 +259,64 @@ workload() {
 	printf '%s\t%s\n' "$1" "$2" >>"$W/workloads.tsv"
 }
 
-# cell WID PEER MODE CMD: time CMD with hyperfine; MODE is cold, warm or write.
-cell() {
-	local wid=$1 peer=$2 mode=$3 cmd=$4
-	local json=$W/json/$wid.$peer.json err=$W/err/$wid.$peer reason
+# hyperfine_runs WID PEER MODE CMD RUNS JSON: time CMD with hyperfine, MODE cold,
+# warm or write; on failure print why.
+hyperfine_runs() {
+	local wid=$1 peer=$2 mode=$3 cmd=$4 runs=$5 json=$6
+	local err=$W/err/$wid.$peer reason
 	# bash for pipefail: a tar that fails mid-pipe must fail the cell.
-	local args=(--runs "$RUNS" --style none --export-json "$json" -n "$peer" --shell bash)
+	local args=(--runs "$runs" --style none --export-json "$json" -n "$peer" --shell bash)
 	case $mode in
 	cold) args+=(--prepare "$SELF __cold") ;;
 	warm) args+=(--warmup 1) ;;
 	write) args+=(--prepare "$SELF __write_prepare $peer" --cleanup "$SELF __write_cleanup $peer") ;;
 	esac
 	: >"$err"
-	if hyperfine "${args[@]}" "set -o pipefail; exec 2>>$err; $cmd" >"$W/hyperfine.out" 2>&1; then
-		result "$wid" "$peer" ok "$(jq '.results[0].median' "$json")" \
+	hyperfine "${args[@]}" "set -o pipefail; exec 2>>$err; $cmd" >"$W/hyperfine.out" 2>&1 && return 0
+	# One reader per file: `grep | head` would die of SIGPIPE under pipefail.
+	reason=$(awk 'NF { print; exit }' "$err")
+	[ -n "$reason" ] || reason=$(awk 'tolower($0) ~ /error/ { print; exit }' "$W/hyperfine.out")
+	printf '%s\n' "${reason:0:160}"
+	return 1
+}
+
+# cell WID PEER MODE CMD: RUNS runs of CMD, one result.
+cell() {
+	local json=$W/json/$1.$2.json why
+	if why=$(hyperfine_runs "$1" "$2" "$3" "$4" "$RUNS" "$json"); then
+		result "$1" "$2" ok "$(jq '.results[0].median' "$json")" \
 			"$(jq -c '.results[0].times' "$json")" ""
 	else
-		# One reader per file: `grep | head` would die of SIGPIPE under pipefail.
-		reason=$(awk 'NF { print; exit }' "$err")
-		[ -n "$reason" ] || reason=$(awk 'tolower($0) ~ /error/ { print; exit }' "$W/hyperfine.out")
-		result "$wid" "$peer" fail "" "" "${reason:0:160}"
+		result "$1" "$2" fail "" "" "$why"
 	fi
+}
+
+# cells_interleaved WID MODE CMDFN PEER...: RUNS rounds of one run of each peer
+# (CMDFN PEER prints its command), then each peer's median: the other work of a
+# shared machine then weighs on all peers alike instead of on whichever peer's
+# runs it meets.
+cells_interleaved() {
+	local wid=$1 mode=$2 fn=$3 r peer why times
+	local -A failed=()
+	shift 3
+	for r in $(seq "$RUNS"); do
+		log "  round $r of $RUNS"
+		for peer; do
+			[ -z "${failed[$peer]:-}" ] || continue
+			why=$(hyperfine_runs "$wid" "$peer" "$mode" "$("$fn" "$peer")" 1 \
+				"$W/json/$wid.$peer.$r.json") || failed[$peer]=${why:-failed}
+		done
+	done
+	for peer; do
+		if [ -n "${failed[$peer]:-}" ]; then
+			result "$wid" "$peer" fail "" "" "${failed[$peer]}"
+			continue
+		fi
+		times=$(jq -s -c '[.[].results[0].times[]]' "$W/json/$wid.$peer".*.json)
+		result "$wid" "$peer" ok "$(jq 'sort as $t | ($t | length) as $n
+			| if $n % 2 == 1 then $t[($n - 1) / 2] else ($t[$n / 2 - 1] + $t[$n / 2]) / 2 end' \
+			<<<"$times")" "$times" ""
+	done
 }
 
 # ---- scenarios: one set of mounts, several workloads ----------------------------------
@@ -530,6 +569,7 @@ if want write; then
 	workload write "write $WRITE_FILES x 4 KiB + sync, fresh ext4"
 	log "write $WRITE_FILES x 4 KiB + sync, fresh ext4"
 	: >"$W/scenario.pids"
+	writers=()
 	for peer in "${PEERS[@]}"; do
 		if why=$(peer_missing "$peer"); then
 			result write "$peer" skip "" "" "$why"
@@ -539,9 +579,14 @@ if want write; then
 			"$SELF" __write_cleanup "$peer" >/dev/null 2>&1 || true
 		else
 			"$SELF" __write_cleanup "$peer"
-			cell write "$peer" write "$(cmd_write "$peer")"
-			if peer_is_fuse "$peer"; then reqstat_write "$peer"; fi
+			writers+=("$peer")
 		fi
+	done
+	# The peers' ratios are what the write row is for, and they moved with the
+	# other work on the machine more than with fuseboxd's changes.
+	[ ${#writers[@]} -eq 0 ] || cells_interleaved write write cmd_write "${writers[@]}"
+	for peer in "${writers[@]}"; do
+		if peer_is_fuse "$peer"; then reqstat_write "$peer"; fi
 	done
 fi
 
