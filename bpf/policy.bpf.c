@@ -61,7 +61,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct fb_policy_levels);
 } fb_policy_levels SEC(".maps");
 
 struct {
@@ -91,27 +91,54 @@ struct mount___next {
 
 /* ---- finding the container ---------------------------------------------------- */
 
-/* The policy of the task's container, or NULL: not ours. */
+/*
+ * The highest set bit of x (not 0), without branches: a branch per step
+ * would make the verifier walk every combination at every level of the loop
+ * below, which took minutes to load.
+ */
+static __always_inline int top_bit(__u64 x)
+{
+	x |= x >> 1;
+	x |= x >> 2;
+	x |= x >> 4;
+	x |= x >> 8;
+	x |= x >> 16;
+	x |= x >> 32;
+	/* Bits set in x, less one. */
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (int)((x * 0x0101010101010101ull) >> 56) - 1;
+}
+
+/*
+ * The policy of the task's container, or NULL: not ours. Runs for every task
+ * on the node at every hook, so it looks only at the levels in use and looks
+ * a cgroup up only when its bit says a container may have that id.
+ */
 static __always_inline struct fb_policy_cfg *container_cfg(__u64 *cgid)
 {
 	__u32 zero = 0;
-	__u64 *levels = bpf_map_lookup_elem(&fb_policy_levels, &zero);
+	struct fb_policy_levels *lv = bpf_map_lookup_elem(&fb_policy_levels, &zero);
 	__u64 mask;
 
-	if (!levels)
+	if (!lv)
 		return NULL;
-	mask = *levels;
-	if (!mask)
-		return NULL;
+	mask = lv->levels;
 	/* Nearest first: a nested cgroup of the container is still the container. */
-	for (int l = FB_CGROUP_LEVEL_MAX; l >= 1; l--) {
+	for (int i = 0; i < FB_CGROUP_LEVEL_MAX && mask; i++) {
+		int l = top_bit(mask);
 		struct fb_policy_cfg *cfg;
+		__u32 bit;
 		__u64 id;
 
-		if (!(mask & (1ull << l)))
-			continue;
+		mask &= ~(1ull << l);
+		/* 0 for a level deeper than the task's cgroup. */
 		id = bpf_get_current_ancestor_cgroup_id(l);
 		if (!id)
+			continue;
+		bit = fb_cgroup_bit(id);
+		if (!(lv->cgroups[bit / 64] & (1ull << (bit % 64))))
 			continue;
 		cfg = bpf_map_lookup_elem(&fb_policy_cfg, &id);
 		if (cfg) {

@@ -49,8 +49,9 @@
  * rename and link check both the source's and the destination's directory):
  *   cfg = fb_policy_cfg[cgroup id of the task or of its nearest ancestor
  *         cgroup that has one]; none: not ours, allow. (fb_policy_levels
- *         says at which cgroup levels containers exist, so a task outside
- *         every container costs one array lookup.)
+ *         says at which cgroup levels containers exist and has a bit per
+ *         container's cgroup id, so a task outside every container costs
+ *         an array lookup and a bit test per level in use.)
  *   R not in cfg->may_deny: allow.
  *   R is delete or rename and the victim (the entry itself, and for rename
  *         an existing target too) has FB_OBJ_PINNED: deny.
@@ -135,10 +136,24 @@ struct fb_policy_cfg {
 };
 
 /*
- * fb_policy_levels[0]: bit L is set when some container's cgroup is at level
- * L (1..FB_CGROUP_LEVEL_MAX). Maintained by user space from cfg->level.
+ * fb_policy_levels[0]: which cgroups may have an fb_policy_cfg, so that a task
+ * outside every container is told so without a hash lookup. Maintained by
+ * user space from the keys and cfg->level of fb_policy_cfg.
  */
 #define FB_CGROUP_LEVEL_MAX 62
+#define FB_CGROUP_BITS_LOG2 12
+struct fb_policy_levels {
+	/* Bit L: some container's cgroup is at level L (1..FB_CGROUP_LEVEL_MAX). */
+	__u64 levels;
+	/* Bit fb_cgroup_bit(id) is set for each container's cgroup id (clear: none). */
+	__u64 cgroups[(1u << FB_CGROUP_BITS_LOG2) / 64];
+};
+
+/* A cgroup id's bit in fb_policy_levels.cgroups (ids are small, spread them). */
+static inline __u32 fb_cgroup_bit(__u64 id)
+{
+	return (__u32)((id * 0x9e3779b97f4a7c15ull) >> (64 - FB_CGROUP_BITS_LOG2));
+}
 
 /* fb_policy_obj key: one object (file or directory) of one container. */
 struct fb_obj_key {

@@ -126,7 +126,8 @@ int fb_policy_set_open(struct fb_policy_set *set)
 		r = open_map(PIN_OBJ, sizeof(struct fb_obj_key), sizeof(struct fb_obj_val),
 			     &s.obj_fd);
 	if (r == 0)
-		r = open_map(PIN_LEVELS, sizeof(__u32), sizeof(__u64), &s.levels_fd);
+		r = open_map(PIN_LEVELS, sizeof(__u32), sizeof(struct fb_policy_levels),
+			     &s.levels_fd);
 	if (r == 0)
 		r = open_map(PIN_EVENTS, 0, 0, &s.events_fd);
 	if (r < 0) {
@@ -299,23 +300,28 @@ int fb_policy_set_acquire(struct fb_policy_set *set, bool *created, char *err, s
 
 /* ---- containers in the set ------------------------------------------------------ */
 
-/* fb_policy_levels[0] from the cfg of every container in the set. */
+/* fb_policy_levels[0] from the key and cfg of every container in the set. */
 static int update_levels(const struct fb_policy_set *set)
 {
+	struct fb_policy_levels lv = { 0 };
 	struct fb_policy_cfg cfg;
-	__u64 key, mask = 0;
+	__u64 key;
 	__u32 zero = 0;
 	void *prev = NULL;
 
 	while (bpf_map_get_next_key(set->cfg_fd, prev, &key) == 0) {
 		if (bpf_map_lookup_elem(set->cfg_fd, &key, &cfg) == 0 && cfg.level >= 1 &&
-		    cfg.level <= FB_CGROUP_LEVEL_MAX)
-			mask |= 1ull << cfg.level;
+		    cfg.level <= FB_CGROUP_LEVEL_MAX) {
+			__u32 bit = fb_cgroup_bit(key);
+
+			lv.levels |= 1ull << cfg.level;
+			lv.cgroups[bit / 64] |= 1ull << (bit % 64);
+		}
 		prev = &key;
 	}
 	if (errno != ENOENT)
 		return -errno;
-	if (bpf_map_update_elem(set->levels_fd, &zero, &mask, BPF_ANY) < 0)
+	if (bpf_map_update_elem(set->levels_fd, &zero, &lv, BPF_ANY) < 0)
 		return -errno;
 	return 0;
 }
