@@ -151,9 +151,17 @@ static __always_inline struct fb_policy_cfg *container_cfg(__u64 *cgid)
 
 /* ---- the walk ------------------------------------------------------------------ */
 
+/* What a judgement has decided so far. */
+struct decision {
+	__u32 want;   /* rights not decided yet */
+	__u32 denied; /* rights decided: deny */
+	__u32 by;     /* how the first denied right was decided */
+	__u32 rule;   /* and by which rule */
+};
+
 /*
- * State of one walk. Kernel pointers are kept as numbers: they are only
- * compared and read through BPF_CORE_READ.
+ * State of one slow walk (see judge_at). Kernel pointers are kept as
+ * numbers: they are only compared and read through BPF_CORE_READ.
  */
 struct walk {
 	__u64 cgid;
@@ -164,11 +172,9 @@ struct walk {
 	__u64 root_ino;
 	__u32 root_dev;
 	__u32 dflt;
-	__u32 want;   /* rights not decided yet */
-	__u32 denied; /* rights decided: deny */
+	struct decision dec;
 	__u32 level;
-	__u32 by;   /* how the first denied right was decided */
-	__u32 rule; /* and by which rule */
+	__u32 looked; /* d was looked at already (by the fast walk) */
 	__u32 cands_complete;
 	/* Of the mount mnt_of (a cache: read once per mount on the way up). */
 	__u64 mnt_of;
@@ -218,25 +224,26 @@ static __always_inline struct scratch *scratch(void)
 				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
-static __always_inline void decide(struct walk *w, __u32 allow, __u32 deny, __u32 by, __u32 rule)
+static __always_inline void decide(struct decision *dec, __u32 allow, __u32 deny, __u32 by,
+				   __u32 rule)
 {
-	__u32 names = (allow | deny) & w->want;
+	__u32 names = (allow | deny) & dec->want;
 	__u32 denies = deny & names;
 
-	if (denies && !w->denied) {
-		w->by = by;
-		w->rule = rule;
+	if (denies && !dec->denied) {
+		dec->by = by;
+		dec->rule = rule;
 	}
-	w->denied |= denies;
-	w->want &= ~names;
+	dec->denied |= denies;
+	dec->want &= ~names;
 }
 
-static __always_inline void decide_rest(struct walk *w, __u32 verdict, __u32 by)
+static __always_inline void decide_rest(struct decision *dec, __u32 verdict, __u32 by)
 {
 	if (verdict == FB_DENY)
-		decide(w, 0, w->want, by, FB_RULE_NONE);
+		decide(dec, 0, dec->want, by, FB_RULE_NONE);
 	else
-		decide(w, w->want, 0, by, FB_RULE_NONE);
+		decide(dec, dec->want, 0, by, FB_RULE_NONE);
 }
 
 static __always_inline struct fb_obj_val *obj_lookup(__u64 cgid, __u32 dev, __u64 ino)
@@ -252,9 +259,9 @@ static __always_inline void decide_outside(struct walk *w)
 	struct fb_obj_val *v = obj_lookup(w->cgid, w->root_dev, w->root_ino);
 
 	if (v)
-		decide(w, v->allow, v->deny, FB_AUDIT_BY_RULE, v->rule);
-	if (w->want)
-		decide_rest(w, w->dflt, FB_AUDIT_BY_DEFAULT);
+		decide(&w->dec, v->allow, v->deny, FB_AUDIT_BY_RULE, v->rule);
+	if (w->dec.want)
+		decide_rest(&w->dec, w->dflt, FB_AUDIT_BY_DEFAULT);
 }
 
 /* Dentry-only hooks: is d the root of one of the mounts found? */
@@ -340,7 +347,8 @@ static long walk_step(__u32 i, void *ctx)
 		return 1;
 	w = &sc->w;
 	d = (struct dentry *)w->d;
-	inode = BPF_CORE_READ(d, d_inode);
+	inode = w->looked ? NULL : BPF_CORE_READ(d, d_inode);
+	w->looked = 0;
 
 	if (inode) {
 		__u64 ino = BPF_CORE_READ(inode, i_ino);
@@ -357,11 +365,11 @@ static long walk_step(__u32 i, void *ctx)
 		v = obj_lookup(w->cgid, dev, ino);
 
 		if (v)
-			decide(w, v->allow, v->deny, FB_AUDIT_BY_RULE, v->rule);
-		if (!w->want)
+			decide(&w->dec, v->allow, v->deny, FB_AUDIT_BY_RULE, v->rule);
+		if (!w->dec.want)
 			return 1;
 		if (dev == w->root_dev && ino == w->root_ino) {
-			decide_rest(w, w->dflt, FB_AUDIT_BY_DEFAULT);
+			decide_rest(&w->dec, w->dflt, FB_AUDIT_BY_DEFAULT);
 			return 1;
 		}
 	}
@@ -375,10 +383,11 @@ static long walk_step(__u32 i, void *ctx)
 		 * can only name paths: a policy that denies exec anywhere
 		 * denies it. (Exec is asked only when it may be denied.)
 		 */
-		decide(w, 0, w->want & FB_RIGHT_EXEC, FB_AUDIT_BY_NO_PATH, FB_RULE_NONE);
+		decide(&w->dec, 0, w->dec.want & FB_RIGHT_EXEC, FB_AUDIT_BY_NO_PATH,
+		       FB_RULE_NONE);
 		decide_outside(w);
 	} else
-		decide_rest(w, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
+		decide_rest(&w->dec, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
 	return 1;
 }
 
@@ -515,10 +524,10 @@ static __always_inline void report(struct fb_policy_cfg *cfg, const struct walk 
 	ev->ktime_ns = bpf_ktime_get_boot_ns();
 	ev->pid = bpf_get_current_pid_tgid() >> 32;
 	ev->uid = (__u32)bpf_get_current_uid_gid();
-	ev->rights = w->denied;
+	ev->rights = w->dec.denied;
 	ev->op = op;
-	ev->by = w->by;
-	ev->rule = w->rule;
+	ev->by = w->dec.by;
+	ev->rule = w->dec.rule;
 	ev->mode = cfg->mode;
 	ev->n_comps = 0;
 	ev->flags = 0;
@@ -548,81 +557,38 @@ struct judge {
 	__u32 op;
 };
 
-static __always_inline void walk_init(struct walk *w, const struct judge *j, __u32 rights)
+static __always_inline void walk_init(struct walk *w, const struct judge *j,
+				      const struct decision *dec)
 {
 	w->cgid = j->cgid;
 	w->root_dev = j->cfg->root_dev;
 	w->root_ino = j->cfg->root_ino;
 	w->dflt = j->cfg->dflt;
-	w->want = rights;
-	w->rule = FB_RULE_NONE;
+	w->dec = *dec;
 }
 
 /* Finish a judged walk: report a deny, and say what to return. */
 static __always_inline int verdict(const struct judge *j, struct walk *w, __u64 ev_d, __u64 ev_m)
 {
-	if (w->want) /* steps ran out: too many mounts on the way */
-		decide_rest(w, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
-	if (!w->denied)
+	if (w->dec.want) /* steps ran out: too many mounts on the way */
+		decide_rest(&w->dec, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
+	if (!w->dec.denied)
 		return 0;
 	report(j->cfg, w, j->op, ev_d, ev_m);
 	return j->cfg->mode == FB_MODE_AUDIT ? 0 : -FB_EACCES;
 }
 
-/*
- * Judge rights on the object at (d, m); m 0: the hook has no mount, find it.
- * The event names (ev_d, ev_m): the object, or for entry rights the entry.
- */
-static __always_inline int judge_at(const struct judge *j, __u32 rights, __u64 d, __u64 m,
-				    __u64 ev_d)
+/* The same for a decision taken without a slow walk (nothing left to decide). */
+static __always_inline int verdict_of(const struct judge *j, const struct decision *dec,
+				      __u64 ev_d, __u64 ev_m)
 {
-	struct scratch *sc;
-	struct walk *w;
+	struct walk w;
 
-	rights &= j->cfg->may_deny;
-	if (!rights || !d)
+	if (!dec->denied && !dec->want)
 		return 0;
-	sc = scratch();
-	if (!sc) {
-		/* No memory for the walk: fail closed. */
-		struct walk fw = {};
-
-		walk_init(&fw, j, rights);
-		decide_rest(&fw, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
-		return verdict(j, &fw, ev_d, m);
-	}
-	w = &sc->w;
-	__builtin_memset(w, 0, sizeof(*w));
-	walk_init(w, j, rights);
-	w->d = d;
-	w->m = m;
-	if (!m)
-		find_mounts(sc, w, (struct dentry *)d);
-	struct walk_ctx wc = { .sc = sc };
-
-	bpf_loop(FB_WALK_STEPS, walk_step, &wc, 0);
-	/* The event's walk starts at the entry, under the same mount. */
-	return verdict(j, w, ev_d, m);
-}
-
-/* A pinned victim (delete, rename, replaced by a rename) cannot go. */
-static __always_inline int judge_pin(const struct judge *j, __u32 right, __u64 victim, __u64 m)
-{
-	struct walk w = {};
-	struct inode *inode;
-	struct fb_obj_val *v;
-
-	if (!(j->cfg->may_deny & right) || !victim)
-		return 0;
-	inode = BPF_CORE_READ((struct dentry *)victim, d_inode);
-	if (!inode)
-		return 0;
-	v = obj_lookup(j->cgid, BPF_CORE_READ(inode, i_sb, s_dev), BPF_CORE_READ(inode, i_ino));
-	if (!v || !(v->flags & FB_OBJ_PINNED))
-		return 0;
-	walk_init(&w, j, right);
-	decide(&w, 0, right, FB_AUDIT_BY_PIN, v->rule);
-	return verdict(j, &w, victim, m);
+	__builtin_memset(&w, 0, sizeof(w));
+	walk_init(&w, j, dec);
+	return verdict(j, &w, ev_d, ev_m);
 }
 
 static __always_inline __u64 mount_of(struct vfsmount *vfsmnt)
@@ -632,26 +598,131 @@ static __always_inline __u64 mount_of(struct vfsmount *vfsmnt)
 	return (__u64)vfsmnt - bpf_core_field_offset(struct mount, mnt);
 }
 
+/*
+ * The fast walk: from *dp up to the root of its mount vm, as the slow walk
+ * (walk_step) would, but reading the kernel's structures directly through
+ * their BTF pointers (one load each, where BPF_CORE_READ calls a helper per
+ * field) with its state on the BPF stack, so it needs no scratch. Crossing a
+ * mount needs struct mount, which is reached from a vfsmount only by address
+ * arithmetic (through BPF_CORE_READ): there, or at a filesystem root that is
+ * no mount root, it stops and the slow walk goes on from *dp (already looked
+ * at). True when it decided everything.
+ */
+static __always_inline bool walk_fast(const struct judge *j, struct decision *dec,
+				      struct dentry **dp, struct vfsmount *vm, __u32 *level)
+{
+	struct dentry *mnt_root = vm->mnt_root;
+	__u32 dev = vm->mnt_sb->s_dev;
+	__u32 root_dev = j->cfg->root_dev;
+	__u64 root_ino = j->cfg->root_ino;
+	struct dentry *d = *dp;
+
+	for (int i = 0; i <= FB_WALK_MAX; i++) {
+		struct inode *inode = d->d_inode;
+		struct dentry *parent;
+
+		if (inode) {
+			__u64 ino = inode->i_ino;
+			struct fb_obj_val *v = obj_lookup(j->cgid, dev, ino);
+
+			if (v)
+				decide(dec, v->allow, v->deny, FB_AUDIT_BY_RULE, v->rule);
+			if (!dec->want)
+				return true;
+			if (dev == root_dev && ino == root_ino) {
+				decide_rest(dec, j->cfg->dflt, FB_AUDIT_BY_DEFAULT);
+				return true;
+			}
+		}
+		if (d == mnt_root)
+			break;
+		parent = d->d_parent;
+		if (!parent || parent == d)
+			break;
+		if (++*level > FB_WALK_MAX) {
+			decide_rest(dec, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
+			return true;
+		}
+		d = parent;
+	}
+	*dp = d;
+	return false;
+}
+
+/*
+ * Judge rights on the object d under the mount vm; vm NULL: the hook has no
+ * mount, find it. The event names ev_d: the object, or for entry rights the
+ * entry (under the same mount).
+ */
+static __always_inline int judge_at(const struct judge *j, __u32 rights, struct dentry *d,
+				    struct vfsmount *vm, struct dentry *ev_d)
+{
+	struct decision dec = { .want = rights & j->cfg->may_deny, .rule = FB_RULE_NONE };
+	__u64 m = mount_of(vm);
+	__u32 level = 0;
+	struct scratch *sc;
+	struct walk *w;
+
+	if (!dec.want || !d)
+		return 0;
+	if (vm && walk_fast(j, &dec, &d, vm, &level))
+		return verdict_of(j, &dec, (__u64)ev_d, m);
+	sc = scratch();
+	if (!sc) {
+		/* No memory for the walk: fail closed. */
+		decide_rest(&dec, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
+		return verdict_of(j, &dec, (__u64)ev_d, m);
+	}
+	w = &sc->w;
+	__builtin_memset(w, 0, sizeof(*w));
+	walk_init(w, j, &dec);
+	w->d = (__u64)d;
+	w->m = m;
+	w->level = level;
+	w->looked = vm != NULL;
+	if (!vm)
+		find_mounts(sc, w, d);
+	struct walk_ctx wc = { .sc = sc };
+
+	bpf_loop(FB_WALK_STEPS, walk_step, &wc, 0);
+	return verdict(j, w, (__u64)ev_d, m);
+}
+
+/* A pinned victim (delete, rename, replaced by a rename) cannot go. */
+static __always_inline int judge_pin(const struct judge *j, __u32 right, struct dentry *victim,
+				     __u64 m)
+{
+	struct decision dec = { .want = right };
+	struct inode *inode;
+	struct fb_obj_val *v;
+
+	if (!(j->cfg->may_deny & right) || !victim)
+		return 0;
+	inode = victim->d_inode;
+	if (!inode)
+		return 0;
+	v = obj_lookup(j->cgid, inode->i_sb->s_dev, inode->i_ino);
+	if (!v || !(v->flags & FB_OBJ_PINNED))
+		return 0;
+	decide(&dec, 0, right, FB_AUDIT_BY_PIN, v->rule);
+	return verdict_of(j, &dec, (__u64)victim, m);
+}
+
 /* Entry rights (create, delete, rename, link): judged on the entry's directory. */
 static __always_inline int judge_entry(const struct judge *j, __u32 right, const struct path *dir,
 				       struct dentry *entry)
 {
-	return judge_at(j, right, (__u64)BPF_CORE_READ(dir, dentry),
-			mount_of(BPF_CORE_READ(dir, mnt)), (__u64)entry);
+	return judge_at(j, right, dir->dentry, dir->mnt, entry);
 }
 
 static __always_inline int judge_path(const struct judge *j, __u32 rights, const struct path *p)
 {
-	__u64 d = (__u64)BPF_CORE_READ(p, dentry);
-
-	return judge_at(j, rights, d, mount_of(BPF_CORE_READ(p, mnt)), d);
+	return judge_at(j, rights, p->dentry, p->mnt, p->dentry);
 }
 
 static __always_inline int judge_file(const struct judge *j, __u32 rights, struct file *file)
 {
-	__u64 d = (__u64)BPF_CORE_READ(file, f_path.dentry);
-
-	return judge_at(j, rights, d, mount_of(BPF_CORE_READ(file, f_path.mnt)), d);
+	return judge_at(j, rights, file->f_path.dentry, file->f_path.mnt, file->f_path.dentry);
 }
 
 /* Set up j for the current task; false when the task is in no container of ours. */
@@ -672,8 +743,8 @@ int BPF_PROG(fb_file_open, struct file *file, int ret)
 
 	if (ret || !judge_begin(&j, FB_OP_OPEN))
 		return ret;
-	fmode = BPF_CORE_READ(file, f_mode);
-	flags = BPF_CORE_READ(file, f_flags);
+	fmode = file->f_mode;
+	flags = file->f_flags;
 	/* The kernel's own open of an executable: bprm_check_security judges exec. */
 	if (fmode & FB_FMODE_EXEC)
 		return 0;
@@ -691,7 +762,7 @@ int BPF_PROG(fb_bprm_check, struct linux_binprm *bprm, int ret)
 
 	if (ret || !judge_begin(&j, FB_OP_EXEC))
 		return ret;
-	return judge_file(&j, FB_RIGHT_EXEC, BPF_CORE_READ(bprm, file));
+	return judge_file(&j, FB_RIGHT_EXEC, bprm->file);
 }
 
 SEC("lsm/mmap_file")
@@ -714,7 +785,7 @@ int BPF_PROG(fb_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 
 	if (ret || !(prot & FB_PROT_EXEC))
 		return ret;
-	file = BPF_CORE_READ(vma, vm_file);
+	file = vma->vm_file;
 	if (!file || !judge_begin(&j, FB_OP_MPROTECT))
 		return 0;
 	return judge_file(&j, FB_RIGHT_EXEC, file);
@@ -755,7 +826,7 @@ int BPF_PROG(fb_path_symlink, const struct path *dir, struct dentry *dentry, con
 static __always_inline int judge_delete(const struct judge *j, const struct path *dir,
 					struct dentry *dentry)
 {
-	int r = judge_pin(j, FB_RIGHT_DELETE, (__u64)dentry, mount_of(BPF_CORE_READ(dir, mnt)));
+	int r = judge_pin(j, FB_RIGHT_DELETE, dentry, mount_of(dir->mnt));
 
 	if (r)
 		return r;
@@ -792,15 +863,15 @@ int BPF_PROG(fb_path_rename, const struct path *old_dir, struct dentry *old_dent
 
 	if (ret || !judge_begin(&j, FB_OP_RENAME_FROM))
 		return ret;
-	m = mount_of(BPF_CORE_READ(old_dir, mnt));
+	m = mount_of(old_dir->mnt);
 	/* The object moves, and an existing target is replaced (or, exchanged, moves). */
-	r = judge_pin(&j, FB_RIGHT_RENAME, (__u64)old_dentry, m);
+	r = judge_pin(&j, FB_RIGHT_RENAME, old_dentry, m);
 	if (!r)
 		r = judge_entry(&j, FB_RIGHT_RENAME, old_dir, old_dentry);
 	if (r)
 		return r;
 	j.op = FB_OP_RENAME_TO;
-	r = judge_pin(&j, FB_RIGHT_RENAME, (__u64)new_dentry, m);
+	r = judge_pin(&j, FB_RIGHT_RENAME, new_dentry, m);
 	if (!r)
 		r = judge_entry(&j, FB_RIGHT_RENAME, new_dir, new_dentry);
 	return r;
@@ -810,16 +881,13 @@ SEC("lsm/path_link")
 int BPF_PROG(fb_path_link, struct dentry *old_dentry, const struct path *new_dir,
 	     struct dentry *new_dentry, int ret)
 {
-	__u64 m, src_dir;
 	struct judge j;
 	int r;
 
 	if (ret || !judge_begin(&j, FB_OP_LINK_FROM))
 		return ret;
 	/* A hard link never crosses a mount: the source is under new_dir's mount. */
-	m = mount_of(BPF_CORE_READ(new_dir, mnt));
-	src_dir = (__u64)BPF_CORE_READ(old_dentry, d_parent);
-	r = judge_at(&j, FB_RIGHT_LINK, src_dir, m, (__u64)old_dentry);
+	r = judge_at(&j, FB_RIGHT_LINK, old_dentry->d_parent, new_dir->mnt, old_dentry);
 	if (r)
 		return r;
 	j.op = FB_OP_LINK_TO;
@@ -864,7 +932,7 @@ int BPF_PROG(fb_path_truncate, const struct path *path, int ret)
  */
 static __always_inline int judge_setattr(struct dentry *dentry, struct iattr *attr)
 {
-	unsigned int valid = BPF_CORE_READ(attr, ia_valid);
+	unsigned int valid = attr->ia_valid;
 	struct judge j;
 
 	if (valid & (FB_ATTR_MODE | FB_ATTR_UID | FB_ATTR_GID | FB_ATTR_SIZE) ||
@@ -872,7 +940,7 @@ static __always_inline int judge_setattr(struct dentry *dentry, struct iattr *at
 		return 0;
 	if (!judge_begin(&j, FB_OP_UTIMES))
 		return 0;
-	return judge_at(&j, FB_RIGHT_SETATTR, (__u64)dentry, 0, (__u64)dentry);
+	return judge_at(&j, FB_RIGHT_SETATTR, dentry, NULL, dentry);
 }
 
 /* 6.3 and later: inode_setattr(idmap, dentry, attr). */
@@ -901,7 +969,7 @@ static __always_inline int judge_dentry_setattr(struct dentry *dentry, __u32 op)
 
 	if (!judge_begin(&j, op))
 		return 0;
-	return judge_at(&j, FB_RIGHT_SETATTR, (__u64)dentry, 0, (__u64)dentry);
+	return judge_at(&j, FB_RIGHT_SETATTR, dentry, NULL, dentry);
 }
 
 SEC("lsm/inode_setxattr")
