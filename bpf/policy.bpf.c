@@ -43,8 +43,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define FB_SB_SCAN 16
 #define FB_CANDS 4
 
+/* Not preallocated: a cfg is about 1 KiB, and most nodes run few containers with a policy. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, FB_POLICY_MAX_CONTAINERS);
 	__type(key, __u64);
 	__type(value, struct fb_policy_cfg);
@@ -251,6 +253,12 @@ static __always_inline struct fb_obj_val *obj_lookup(__u64 cgid, __u32 dev, __u6
 	struct fb_obj_key k = { .cgroup_id = cgid, .ino = ino, .dev = dev };
 
 	return bpf_map_lookup_elem(&fb_policy_obj, &k);
+}
+
+/* Rights (and FB_SLOT_PINNED) that the container's entry for (dev, ino) may name. */
+static __always_inline __u32 obj_may_name(const struct fb_policy_cfg *cfg, __u32 dev, __u64 ino)
+{
+	return cfg->names[fb_obj_slot(dev, ino)];
 }
 
 /* Outside the container's tree: judged as an entry of the container's "/". */
@@ -623,12 +631,16 @@ static __always_inline bool walk_fast(const struct judge *j, struct decision *de
 
 		if (inode) {
 			__u64 ino = inode->i_ino;
-			struct fb_obj_val *v = obj_lookup(j->cgid, dev, ino);
 
-			if (v)
-				decide(dec, v->allow, v->deny, FB_AUDIT_BY_RULE, v->rule);
-			if (!dec->want)
-				return true;
+			if (obj_may_name(j->cfg, dev, ino) & dec->want) {
+				struct fb_obj_val *v = obj_lookup(j->cgid, dev, ino);
+
+				if (v)
+					decide(dec, v->allow, v->deny, FB_AUDIT_BY_RULE,
+					       v->rule);
+				if (!dec->want)
+					return true;
+			}
 			if (dev == root_dev && ino == root_ino) {
 				decide_rest(dec, j->cfg->dflt, FB_AUDIT_BY_DEFAULT);
 				return true;
@@ -695,13 +707,19 @@ static __always_inline int judge_pin(const struct judge *j, __u32 right, struct 
 	struct decision dec = { .want = right };
 	struct inode *inode;
 	struct fb_obj_val *v;
+	__u32 dev;
+	__u64 ino;
 
 	if (!(j->cfg->may_deny & right) || !victim)
 		return 0;
 	inode = victim->d_inode;
 	if (!inode)
 		return 0;
-	v = obj_lookup(j->cgid, inode->i_sb->s_dev, inode->i_ino);
+	dev = inode->i_sb->s_dev;
+	ino = inode->i_ino;
+	if (!(obj_may_name(j->cfg, dev, ino) & FB_SLOT_PINNED))
+		return 0;
+	v = obj_lookup(j->cgid, dev, ino);
 	if (!v || !(v->flags & FB_OBJ_PINNED))
 		return 0;
 	decide(&dec, 0, right, FB_AUDIT_BY_PIN, v->rule);

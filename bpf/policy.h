@@ -121,6 +121,24 @@ enum fb_verdict {
 	FB_ALLOW = 1,
 };
 
+/*
+ * fb_policy_cfg.names: for each slot fb_obj_slot(dev, ino), the rights named
+ * (allowed or denied) by the container's objects that fall in it, plus
+ * FB_SLOT_PINNED if one of them is pinned. The walk looks an object up only
+ * when its slot names a right it still wants: an entry that names none of them
+ * would change nothing. Most levels of most walks hold no rule on the right
+ * asked for, and one load costs far less than the hash lookup it spares. Large
+ * policies fill the slots: more lookups, never another answer.
+ */
+#define FB_OBJ_SLOTS_LOG2 9
+#define FB_SLOT_PINNED (1u << FB_NR_RIGHTS)
+
+static inline __u32 fb_obj_slot(__u32 dev, __u64 ino)
+{
+	return (__u32)(((ino ^ ((__u64)dev << 32)) * 0x9e3779b97f4a7c15ull) >>
+		       (64 - FB_OBJ_SLOTS_LOG2));
+}
+
 /* fb_policy_cfg: one per container, keyed by its cgroup2 id (__u64). */
 struct fb_policy_cfg {
 	__u32 mode;	/* enum fb_mode */
@@ -133,6 +151,8 @@ struct fb_policy_cfg {
 	__u64 root_ino; /* the container's "/": i_ino */
 	/* Written by the kernel side: */
 	__u64 dropped; /* audit events lost because the ring buffer was full */
+	/* By the compiler: see fb_obj_slot(). */
+	__u16 names[1u << FB_OBJ_SLOTS_LOG2];
 };
 
 /*

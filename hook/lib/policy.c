@@ -1078,6 +1078,12 @@ int fb_policy_compile(const struct fb_policy *p, __u64 cgroup_id, fb_resolve_fn 
 	c->cgroup_id = cgroup_id;
 	c->cfg = (struct fb_policy_cfg){
 	    .mode = p->mode, .dflt = p->dflt, .may_deny = fb_policy_may_deny(p), .nr_objs = m};
+	for (size_t i = 0; i < m; i++) {
+		const struct fb_obj_val *v = &entries[i].val;
+
+		c->cfg.names[fb_obj_slot(entries[i].key.dev, entries[i].key.ino)] |=
+		    v->allow | v->deny | (v->flags & FB_OBJ_PINNED ? FB_SLOT_PINNED : 0);
+	}
 	c->n = m;
 	c->entries = TAKE_PTR(entries);
 	c->n_dropped = dropped;

@@ -902,6 +902,32 @@ static void compile_emits_one_entry_per_object_keyed_by_cgroup_dev_ino(void **st
 	fb_compiled_free(c);
 }
 
+static void compile_slots_name_what_their_entries_name_and_nothing_more(void **state)
+{
+	struct fake_obj objs[ARRAY_SIZE(example_fs)];
+	struct fake_fs fs = {objs, ARRAY_SIZE(objs), 0, 0};
+	_cleanup_policy_ struct fb_policy *p = parse_ok(example_json);
+	_cleanup_(fb_compiled_freep) struct fb_compiled *c = NULL;
+	bool used[ARRAY_SIZE(c->cfg.names)] = {false};
+	char err[512];
+
+	memcpy(objs, example_fs, sizeof(objs));
+	for (size_t i = 0; i < ARRAY_SIZE(objs); i++)
+		objs[i].dev = objs[i].dev ? makedev(0, 45) : makedev(8, 1);
+	assert_int_equal(fb_policy_compile(p, 7, fake_resolve, &fs, &c, err, sizeof(err)), 0);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct fb_obj_val *v = &c->entries[i].val;
+		__u32 slot = fb_obj_slot(c->entries[i].key.dev, c->entries[i].key.ino);
+		__u32 names = v->allow | v->deny | (v->flags & FB_OBJ_PINNED ? FB_SLOT_PINNED : 0);
+
+		assert_int_equal(c->cfg.names[slot] & names, names);
+		used[slot] = true;
+	}
+	for (size_t s = 0; s < ARRAY_SIZE(used); s++)
+		if (!used[s])
+			assert_int_equal(c->cfg.names[s], 0);
+}
+
 static void compile_may_deny_lists_only_deniable_rights(void **state)
 {
 	static const struct fake_obj objs[] = {{"/tmp", 7, 1, S_IFDIR, NULL}};
@@ -1108,6 +1134,7 @@ int main(void)
 	    cmocka_unit_test(serialized_policy_parses_back_to_the_same_rules),
 	    cmocka_unit_test(combined_rule_keeps_its_rename_verdict_through_json),
 	    cmocka_unit_test(compile_emits_one_entry_per_object_keyed_by_cgroup_dev_ino),
+	    cmocka_unit_test(compile_slots_name_what_their_entries_name_and_nothing_more),
 	    cmocka_unit_test(compile_may_deny_lists_only_deniable_rights),
 	    cmocka_unit_test(compile_refuses_a_missing_deny_rule_path_and_drops_allow_only),
 	    cmocka_unit_test(compile_pins_symlinks_and_their_targets),
