@@ -624,8 +624,13 @@ static __always_inline bool walk_fast(const struct judge *j, struct decision *de
 	__u32 root_dev = j->cfg->root_dev;
 	__u64 root_ino = j->cfg->root_ino;
 	struct dentry *d = *dp;
+	__u32 l;
 
-	for (int i = 0; i <= FB_WALK_MAX; i++) {
+	/*
+	 * The level is the loop's counter, tested where the loop jumps back:
+	 * the 6.1 verifier refuses a loop entered again by falling through.
+	 */
+	for (l = 0; l <= FB_WALK_MAX; l++) {
 		struct inode *inode = d->d_inode;
 		struct dentry *parent;
 
@@ -651,13 +656,14 @@ static __always_inline bool walk_fast(const struct judge *j, struct decision *de
 		parent = d->d_parent;
 		if (!parent || parent == d)
 			break;
-		if (++*level > FB_WALK_MAX) {
-			decide_rest(dec, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
-			return true;
-		}
 		d = parent;
 	}
+	if (l > FB_WALK_MAX) {
+		decide_rest(dec, FB_DENY, FB_AUDIT_BY_WALK_LIMIT);
+		return true;
+	}
 	*dp = d;
+	*level = l;
 	return false;
 }
 
