@@ -23,7 +23,7 @@ PKGS=(
 	libjansson-dev libcap-dev libcmocka-dev meson ninja-build dpkg-dev
 	runc crun podman busybox-static fuse3 fuse-overlayfs hyperfine jq
 	qemu-system-x86 cpio xz-utils zstd kmod util-linux procps psmisc
-	e2fsprogs python3 acl attr
+	e2fsprogs python3 acl attr strace
 )
 
 install_packages() {

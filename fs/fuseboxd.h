@@ -56,6 +56,13 @@
 #define FBX_XATTR_CAPS "security.capability"
 /* fi->fh of a file whose reads the kernel passes through to the backing file. */
 #define FBX_FH_PASSTHROUGH UINT64_MAX
+/*
+ * Backing ids of lower files kept registered after their last release, so a
+ * file opened again costs no open, BACKING_OPEN, BACKING_CLOSE and close. Each
+ * keeps a struct file in the kernel (a few hundred bytes, no fd of ours) until
+ * the kernel forgets the inode; the cap bounds that kernel memory per mount.
+ */
+#define FBX_BACKING_KEEP_MAX 65536
 
 struct fbx_layer {
 	char *path;
@@ -81,6 +88,7 @@ struct fbx_node {
 	int backing_id;	    /* passthrough backing file, 0 if none (open_locks) */
 	uint16_t backing_layer; /* the layer backing_id was opened in */
 	bool backing_rw;	/* backing_id was opened for writing too */
+	bool backing_kept;	/* counted in fs->backing_kept (open_locks) */
 	bool hashed;		/* in by_key: lookups may find it */
 	bool unlinked;		/* its name is gone: nlink is reported one less */
 	bool orphan;		/* upper object moved to the work dir ("#<id>") */
@@ -142,6 +150,7 @@ struct fbx_fs {
 	struct fuse_session *se; /* for notifications to the kernel */
 	bool debug;
 	atomic_bool passthrough_failed_logged;
+	atomic_uint backing_kept; /* backing ids of lower files kept past release */
 	pthread_mutex_t open_locks[FBX_OPEN_LOCKS];
 	/* Writable overlay: layers[0] is the upper layer. */
 	bool has_upper;
@@ -237,6 +246,7 @@ int fbx_node_move(struct fbx_fs *fs, struct fbx_node *n, struct fbx_node *parent
 void fbx_orphan_name(const struct fbx_node *n, char buf[static 24]);
 int fbx_can_change(const struct fbx_fs *fs, const struct fbx_node *a, const struct fbx_node *b);
 pthread_mutex_t *fbx_open_lock(struct fbx_fs *fs, const struct fbx_node *node);
+void fbx_backing_drop(struct fbx_fs *fs, fuse_req_t req, struct fbx_node *n);
 
 /* merge.c */
 bool fbx_name_is_whiteout(const char *name);

@@ -279,6 +279,7 @@ static size_t release_locked(struct fbx_fs *fs, struct fbx_node *n)
 			fbx_orphan_drop(fs, n);
 		if (S_ISDIR(n->type))
 			fbx_dircache_forget(fs, n->id);
+		fbx_backing_drop(fs, NULL, n);
 		free(n->name);
 		free(n);
 		freed++;

@@ -3,12 +3,22 @@
  * File data: open, read, release. With FUSE passthrough the kernel reads the
  * backing file itself and never sends FUSE_READ; the daemon keeps one
  * backing id per node, shared by all its opens (the kernel refuses two
- * different backing files on one inode), and closes it on the last release.
+ * different backing files on one inode). An upper file's id is closed on the
+ * last release; a lower file's is kept until the kernel forgets the node (up
+ * to FBX_BACKING_KEEP_MAX per mount), so opening it again costs the daemon
+ * no system call but the request's own read and reply.
  * Without passthrough the open keeps an fd and reads are spliced from it.
  */
 #include "fuseboxd.h"
 
 #include <fcntl.h>
+#include <linux/fuse.h>
+#include <sys/ioctl.h>
+
+/* Kernel ABI since 6.9; Debian 12's kernel headers predate it. */
+#ifndef FUSE_DEV_IOC_BACKING_CLOSE
+#define FUSE_DEV_IOC_BACKING_CLOSE _IOW(FUSE_DEV_IOC_MAGIC, 2, uint32_t)
+#endif
 
 #include "bpf/policy.h"
 
@@ -36,6 +46,40 @@ static int open_backing(struct fbx_fs *fs, const struct fbx_node *n, bool *rw)
 }
 
 /*
+ * Close n's backing id (its open lock held, or n dead). req may be NULL when
+ * there is none: the kernel only needs the connection.
+ */
+void fbx_backing_drop(struct fbx_fs *fs, fuse_req_t req, struct fbx_node *n)
+{
+	if (n->backing_id <= 0)
+		return;
+	if (req)
+		fuse_passthrough_close(req, n->backing_id);
+	else
+		ioctl(fuse_session_fd(fs->se), FUSE_DEV_IOC_BACKING_CLOSE, &n->backing_id);
+	n->backing_id = 0;
+	if (n->backing_kept) {
+		n->backing_kept = false;
+		atomic_fetch_sub(&fs->backing_kept, 1);
+	}
+}
+
+/* May n's backing id outlive its last open? Only a lower file's. */
+static bool keep_backing(struct fbx_fs *fs, struct fbx_node *n)
+{
+	if (n->backing_kept)
+		return true;
+	if (fs->has_upper && n->backing_layer == 0)
+		return false;
+	if (atomic_fetch_add(&fs->backing_kept, 1) >= FBX_BACKING_KEEP_MAX) {
+		atomic_fetch_sub(&fs->backing_kept, 1);
+		return false;
+	}
+	n->backing_kept = true;
+	return true;
+}
+
+/*
  * Attach the node's backing file to this open: 1 when attached, 0 to serve
  * the open in the daemon instead, -ETXTBSY when it can be neither. The kernel
  * keeps one io mode per inode: while one open of it is passed through, every
@@ -60,6 +104,10 @@ static int passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node
 		pthread_mutex_unlock(lock);
 		return 0;
 	}
+	/* A kept id of a file copied up since, or read-only for a writer. */
+	if (n->backing_id > 0 && n->nopen == 0 &&
+	    (n->backing_layer != n->layer || (writing && !n->backing_rw)))
+		fbx_backing_drop(fs, req, n);
 	if (n->backing_id <= 0) {
 		int id = fuse_passthrough_open(req, fd);
 
@@ -102,17 +150,43 @@ static void cached_detach(struct fbx_fs *fs, struct fbx_node *n)
 	pthread_mutex_unlock(lock);
 }
 
-/* Drop one open's share of the backing id; the last one closes it. */
+/* Drop one open's share of the backing id; the last one closes it unless
+ * it is kept. */
 static void passthrough_detach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n, bool close_id)
 {
 	pthread_mutex_t *lock = fbx_open_lock(fs, n);
 
 	pthread_mutex_lock(lock);
-	if (n->nopen > 0 && --n->nopen == 0 && close_id && n->backing_id > 0) {
-		fuse_passthrough_close(req, n->backing_id);
-		n->backing_id = 0;
+	if (n->nopen > 0 && --n->nopen == 0 && close_id && !keep_backing(fs, n))
+		fbx_backing_drop(fs, req, n);
+	pthread_mutex_unlock(lock);
+}
+
+/*
+ * A read-only open of a file whose backing id is kept: passed through with
+ * that id, no file opened. False when there is none (or the daemon serves
+ * other opens of it), for the full open.
+ */
+static bool open_kept(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n,
+		      struct fuse_file_info *fi)
+{
+	pthread_mutex_t *lock = fbx_open_lock(fs, n);
+	bool ok;
+
+	pthread_mutex_lock(lock);
+	ok = n->backing_id > 0 && n->ncached == 0 && n->backing_layer == n->layer;
+	if (ok) {
+		n->nopen++;
+		fi->backing_id = n->backing_id;
 	}
 	pthread_mutex_unlock(lock);
+	if (!ok)
+		return false;
+	fi->fh = FBX_FH_PASSTHROUGH;
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		passthrough_detach(NULL, fs, n, false);
+	return true;
 }
 
 /*
@@ -221,6 +295,8 @@ void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	if (!writing && fs->passthrough && open_kept(req, fs, n, fi))
+		return;
 	if (writing && n->layer != 0 && lower_backing_busy(fs, n)) {
 		/* The kernel takes one backing file per inode and all its opens
 		 * must use it: while the lower file is open with passthrough, an

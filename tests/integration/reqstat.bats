@@ -116,6 +116,62 @@ count() {
 	[ $(($(count OPEN) + $(count READ))) -ge 1 ]
 }
 
+# strace_daemon LOG: trace the system calls of the fuseboxd on $T/mnt into LOG
+# until strace_stop; returns once strace is attached.
+strace_daemon() {
+	local pid i
+	pid=$(pgrep -f -- "fuseboxd .*$T/mnt")
+	strace -f -qq -o "$1" -e trace=openat,openat2,ioctl,close -p "$pid" 2>"$T/strace.err" &
+	STRACE=$!
+	for i in $(seq 100); do
+		grep -q attached "$T/strace.err" 2>/dev/null && return 0
+		# -qq hides the message: wait for the tracer to stop the daemon once.
+		grep -q "TracerPid:[[:space:]]*$STRACE" "/proc/$pid/status" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+strace_stop() {
+	kill -INT "$STRACE"
+	wait "$STRACE" || true
+}
+
+@test "fuseboxd: a lower file opened again costs the daemon no open, backing ioctl or close" {
+	[ -x "$O/fuseboxd" ] || skip "fuseboxd is not built"
+	"$O/fuseboxd" -o "lowerdir=$T/lower" "$T/mnt"
+	mountpoint -q "$T/mnt"
+	cat "$T/mnt/file" >/dev/null # the first open registers the backing file
+	strace_daemon "$T/trace"
+	run "$CTL" reqstat --json --output "$T/out.json" --mount "$T/mnt" -- \
+		sh -c "for i in \$(seq 20); do cat '$T/mnt/file'; done"
+	strace_stop
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | sort -u)" = "some data" ]
+	# Every open reached the daemon, which answered each from the kept backing id.
+	[ "$(count OPEN)" = 20 ]
+	[ "$(count RELEASE)" = 20 ]
+	run cat "$T/trace"
+	[ "$output" = "" ]
+}
+
+@test "fuseboxd: an upper file's backing file is closed at its last release; a copy-up drops the lower's" {
+	[ -x "$O/fuseboxd" ] || skip "fuseboxd is not built"
+	"$O/fuseboxd" -o "lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/work" "$T/mnt"
+	mountpoint -q "$T/mnt"
+	cat "$T/mnt/file" >/dev/null # the lower file's backing id is kept
+	strace_daemon "$T/trace"
+	echo more >>"$T/mnt/file" # copy-up: the lower's id goes, the upper's comes
+	for i in 1 2 3; do cat "$T/mnt/file" >/dev/null; done
+	strace_stop
+	[ "$(cat "$T/mnt/file")" = "$(printf 'some data\nmore')" ]
+	[ "$(cat "$T/lower/file")" = "some data" ]
+	# BACKING_CLOSE of the lower's id, then one BACKING_OPEN and one
+	# BACKING_CLOSE per open of the upper file (the append and three cats).
+	[ "$(grep -c 'ioctl(.*0xe5, 0x1' "$T/trace")" = 4 ]
+	[ "$(grep -c 'ioctl(.*0xe5, 0x2' "$T/trace")" = 5 ]
+}
+
 # tree N M: N directories of M empty files in $T/lower/tree.
 tree() {
 	local d
