@@ -52,6 +52,9 @@
 #define FBX_DIR_MAX_ENTRIES (1u << 22)
 #define FBX_OPEN_LOCKS 64
 #define FBX_MAX_THREADS 64
+/* --spin default and limit, in microseconds (loop.c says why). */
+#define FBX_SPIN_DEFAULT_US 20
+#define FBX_SPIN_MAX_US 1000
 /* XATTR_NAME_CAPS of the kernel: a file's capabilities. */
 #define FBX_XATTR_CAPS "security.capability"
 /* fi->fh of a file whose reads the kernel passes through to the backing file. */
@@ -121,6 +124,7 @@ struct fbx_options {
 	char *fuse_opts;      /* comma-separated, passed to libfuse */
 	int ready_fd;	      /* -1: none */
 	unsigned int threads; /* 1: single-threaded loop; more: worker threads */
+	unsigned int spin_us; /* single-threaded: poll this long before sleeping */
 	bool foreground;
 	bool debug;
 	bool passthrough;
@@ -246,6 +250,7 @@ int fbx_node_move(struct fbx_fs *fs, struct fbx_node *n, struct fbx_node *parent
 void fbx_orphan_name(const struct fbx_node *n, char buf[static 24]);
 int fbx_can_change(const struct fbx_fs *fs, const struct fbx_node *a, const struct fbx_node *b);
 pthread_mutex_t *fbx_open_lock(struct fbx_fs *fs, const struct fbx_node *node);
+int fbx_serve_spinning(struct fuse_session *se, unsigned int spin_us);
 void fbx_backing_drop(struct fbx_fs *fs, fuse_req_t req, struct fbx_node *n);
 
 /* merge.c */

@@ -144,13 +144,13 @@ static void fs_fini(struct fbx_fs *fs)
  * warm and cold file reads as fast as or faster than the multi-threaded
  * loop, which adds a thread hand-off per request.
  */
-static int serve(struct fuse_session *se, unsigned int threads)
+static int serve(struct fuse_session *se, unsigned int threads, unsigned int spin_us)
 {
 	struct fuse_loop_config *cfg;
 	int r;
 
 	if (threads <= 1)
-		return fuse_session_loop(se);
+		return spin_us ? fbx_serve_spinning(se, spin_us) : fuse_session_loop(se);
 	cfg = fuse_loop_cfg_create();
 	if (!cfg)
 		return -ENOMEM;
@@ -224,7 +224,7 @@ static int run(const struct fbx_options *o)
 	if (signal_ready(o->ready_fd) < 0)
 		fbx_err("--ready-fd=%d: cannot write: %s", o->ready_fd, strerror(errno));
 
-	r = serve(se, o->threads);
+	r = serve(se, o->threads, o->spin_us);
 	/* The connection ended (0) or a signal asked us to stop. */
 	if (r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP)
 		ret = 0;

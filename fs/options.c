@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Command line of fuseboxd, in fuse-overlayfs' syntax:
- *   fuseboxd [-f] [-d] [-s | --threads=N] [--ready-fd=N]
+ *   fuseboxd [-f] [-d] [-s | --threads=N] [--spin=USEC] [--ready-fd=N]
  *            -o lowerdir=A[:B...][,upperdir=U,workdir=W][,OPTIONS] MOUNTPOINT
  * Parsed in one place into struct fbx_options; everything after works on it.
  * Within -o, "\," is a literal comma and, in lowerdir, "\:" a literal colon.
@@ -31,13 +31,15 @@ void fbx_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: fuseboxd [-f] [-d] [-s | --threads=N] [--ready-fd=N]\n"
+	    "usage: fuseboxd [-f] [-d] [-s | --threads=N] [--spin=USEC] [--ready-fd=N]\n"
 	    "                -o lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR][,OPT...] MOUNTPOINT\n"
 	    "Overlay of image layers (top-most first) over FUSE; writable with an upper.\n"
 	    "  -f             stay in the foreground\n"
 	    "  -d             libfuse debug output (implies -f)\n"
 	    "  -s             single-threaded request loop (the default)\n"
 	    "  --threads=N    up to N worker threads, one /dev/fuse fd each\n"
+	    "  --spin=USEC    single-threaded: after a request, look for the next one for\n"
+	    "                 USEC microseconds before sleeping (default 20, 0 to 1000)\n"
 	    "  --ready-fd=N   write \"ready\\n\" to fd N once mounted, then close it\n"
 	    "  MOUNTPOINT     a directory, or /dev/fd/N: an already mounted /dev/fuse fd\n"
 	    "options: lowerdir=, upperdir=, workdir= (same file system as upperdir),\n"
@@ -248,15 +250,15 @@ static int parse_ready_fd(const char *s, int *out)
 	return 0;
 }
 
-static int parse_threads(const char *s, unsigned int *out)
+static int parse_count(const char *opt, const char *s, long min, long max, unsigned int *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > FBX_MAX_THREADS) {
-		fbx_err("--threads: '%s' is not a number from 1 to %d", s, FBX_MAX_THREADS);
+	if (errno || end == s || *end || v < min || v > max) {
+		fbx_err("%s: '%s' is not a number from %ld to %ld", opt, s, min, max);
 		return -EINVAL;
 	}
 	*out = (unsigned int)v;
@@ -272,7 +274,8 @@ int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
 	struct seen_opts seen = {0};
 	int i, r;
 
-	*o = (struct fbx_options){.ready_fd = -1, .threads = 1, .passthrough = true};
+	*o = (struct fbx_options){
+	    .ready_fd = -1, .threads = 1, .spin_us = FBX_SPIN_DEFAULT_US, .passthrough = true};
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -283,7 +286,12 @@ int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
 		} else if (streq(a, "-s")) {
 			o->threads = 1;
 		} else if (startswith(a, "--threads=")) {
-			r = parse_threads(a + strlen("--threads="), &o->threads);
+			r = parse_count("--threads", a + strlen("--threads="), 1, FBX_MAX_THREADS,
+					&o->threads);
+			if (r < 0)
+				return r;
+		} else if (startswith(a, "--spin=")) {
+			r = parse_count("--spin", a + strlen("--spin="), 0, FBX_SPIN_MAX_US, &o->spin_us);
 			if (r < 0)
 				return r;
 		} else if (streq(a, "-h") || streq(a, "--help")) {

@@ -312,6 +312,50 @@ print(sum(int(os.read(fd, 16)) for fd in fds))' "$MNT"
 	[ "$output" -eq $((1500 * 1501 / 2)) ]
 }
 
+# sleeps_during_opens N: how often the daemon $DPID went to sleep while one
+# process opened and closed $MNT/f N times.
+sleeps_during_opens() {
+	local before after
+	before=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$DPID/status")
+	python3 -c '
+import os, sys
+for _ in range(int(sys.argv[2])):
+    os.close(os.open(sys.argv[1], os.O_RDONLY))' "$MNT/f" "$1"
+	after=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$DPID/status")
+	echo $((after - before))
+}
+
+# sleeps_with_spin USEC: start the daemon with --spin=USEC, count its sleeps
+# over 500 opens (into $n), then SIGTERM must end it with nothing left mounted.
+sleeps_with_spin() {
+	start_fg "$T/log" --spin="$1" -o lowerdir="$L1" "$MNT"
+	cat "$MNT/f" >/dev/null
+	n=$(sleeps_during_opens 500)
+	echo "--spin=$1: $n sleeps" >&3
+	kill -TERM "$DPID"
+	wait_status "$DPID"
+	[ "$st" -eq 0 ]
+	refute_mounted
+}
+
+@test "--spin: the daemon looks for the next request before it sleeps; bad values are refused" {
+	echo data >"$L1/f"
+	# Without spinning it sleeps between a file's requests.
+	sleeps_with_spin 0
+	[ "$n" -ge 250 ]
+	# Spinning for up to 1 ms, it finds the next request (sent some tens of
+	# microseconds later) queued, nearly always.
+	sleeps_with_spin 1000
+	[ "$n" -lt 100 ]
+	for v in -1 1001 abc ""; do
+		run fbx --spin="$v" -o lowerdir="$L1" "$MNT"
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--spin: '$v' is not a number from 0 to 1000"* ]]
+		refute_mounted
+	done
+}
+
 @test "an unknown option gives one line naming it, exit 2, nothing mounted" {
 	run fbx -o lowerdir="$L1",frobnicate "$MNT"
 	[ "$status" -eq 2 ]
