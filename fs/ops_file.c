@@ -79,6 +79,14 @@ static bool keep_backing(struct fbx_fs *fs, struct fbx_node *n)
 	return true;
 }
 
+/* This open of n is passed through with its backing id; its lock held. */
+static void attach_locked(struct fbx_node *n, struct fuse_file_info *fi)
+{
+	n->nopen++;
+	fi->backing_id = n->backing_id;
+	fi->fh = FBX_FH_PASSTHROUGH;
+}
+
 /*
  * Attach the node's backing file to this open: 1 when attached, 0 to serve
  * the open in the daemon instead, -ETXTBSY when it can be neither. The kernel
@@ -124,13 +132,10 @@ static int passthrough_attach(fuse_req_t req, struct fbx_fs *fs, struct fbx_node
 		r = -ETXTBSY;
 	else
 		r = 1;
-	if (r == 1) {
-		n->nopen++;
-		fi->backing_id = n->backing_id;
-		fi->fh = FBX_FH_PASSTHROUGH;
-	} else if (r == 0) {
+	if (r == 1)
+		attach_locked(n, fi);
+	else if (r == 0)
 		n->ncached++;
-	}
 	pthread_mutex_unlock(lock);
 	if (refused && !atomic_exchange(&fs->passthrough_failed_logged, true))
 		fbx_log(FUSE_LOG_WARNING,
@@ -175,14 +180,11 @@ static bool open_kept(fuse_req_t req, struct fbx_fs *fs, struct fbx_node *n,
 
 	pthread_mutex_lock(lock);
 	ok = n->backing_id > 0 && n->ncached == 0 && n->backing_layer == n->layer;
-	if (ok) {
-		n->nopen++;
-		fi->backing_id = n->backing_id;
-	}
+	if (ok)
+		attach_locked(n, fi);
 	pthread_mutex_unlock(lock);
 	if (!ok)
 		return false;
-	fi->fh = FBX_FH_PASSTHROUGH;
 	fi->noflush = 1;
 	if (fuse_reply_open(req, fi) != 0)
 		passthrough_detach(NULL, fs, n, false);

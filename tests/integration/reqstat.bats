@@ -124,7 +124,6 @@ strace_daemon() {
 	strace -f -qq -o "$1" -e trace=openat,openat2,ioctl,close -p "$pid" 2>"$T/strace.err" &
 	STRACE=$!
 	for i in $(seq 100); do
-		grep -q attached "$T/strace.err" 2>/dev/null && return 0
 		# -qq hides the message: wait for the tracer to stop the daemon once.
 		grep -q "TracerPid:[[:space:]]*$STRACE" "/proc/$pid/status" && return 0
 		sleep 0.05
@@ -163,6 +162,11 @@ strace_stop() {
 	strace_daemon "$T/trace"
 	echo more >>"$T/mnt/file" # copy-up: the lower's id goes, the upper's comes
 	for i in 1 2 3; do cat "$T/mnt/file" >/dev/null; done
+	# The last RELEASE reaches the daemon after cat has exited.
+	for i in $(seq 50); do
+		[ "$(grep -c 'ioctl(.*0xe5, 0x2' "$T/trace")" -ge 5 ] && break
+		sleep 0.1
+	done
 	strace_stop
 	[ "$(cat "$T/mnt/file")" = "$(printf 'some data\nmore')" ]
 	[ "$(cat "$T/lower/file")" = "some data" ]
