@@ -55,6 +55,11 @@
 /* --spin default and limit, in microseconds (loop.c says why). */
 #define FBX_SPIN_DEFAULT_US 20
 #define FBX_SPIN_MAX_US 1000
+/* Directory prefetch (prefetch.c): files per directory, and their size limit. */
+#define FBX_PREFETCH_DEFAULT 256
+#define FBX_PREFETCH_MAX 4096
+#define FBX_PREFETCH_FILE_MAX (128 * 1024)
+#define FBX_PREFETCH_RESIDENT 16
 /* XATTR_NAME_CAPS of the kernel: a file's capabilities. */
 #define FBX_XATTR_CAPS "security.capability"
 /* fi->fh of a file whose reads the kernel passes through to the backing file. */
@@ -99,6 +104,7 @@ struct fbx_node {
 	unsigned int nopen;	/* opens sharing backing_id (open_locks) */
 	unsigned int ncached;	/* opens served by the daemon (open_locks) */
 	uint32_t dir_changes;	/* directories: changes seen by dircache.c (its lock) */
+	uint8_t prefetch_hits;	/* directories: cold opens of files counted (prefetch.c) */
 	struct fbx_node *next_key;
 	struct fbx_node *next_id;
 	struct fbx_node *next_orphan; /* fs->orphans list (itable.lock) */
@@ -125,6 +131,7 @@ struct fbx_options {
 	int ready_fd;	      /* -1: none */
 	unsigned int threads; /* 1: single-threaded loop; more: worker threads */
 	unsigned int spin_us; /* single-threaded: poll this long before sleeping */
+	unsigned int prefetch; /* files per directory prefetched (prefetch.c), 0: off */
 	bool foreground;
 	bool debug;
 	bool passthrough;
@@ -138,6 +145,7 @@ struct fbx_options {
 struct fbx_hl_index;
 struct fbx_access;
 struct fbx_dircache;
+struct fbx_prefetch;
 struct fbx_dirsnap;
 
 struct fbx_fs {
@@ -167,6 +175,7 @@ struct fbx_fs {
 	struct fbx_node *orphans; /* their work-dir links are not the file's names */
 	struct fbx_access *access; /* the policy this daemon enforces, or NULL */
 	struct fbx_dircache *dircache; /* listings of directories read lately */
+	struct fbx_prefetch *prefetch; /* NULL: --prefetch=0 */
 	atomic_uint_fast64_t tmp_seq;
 };
 
@@ -227,6 +236,9 @@ int fbx_layers_open(char **paths, size_t n, struct fbx_layer **out, size_t *fail
 void fbx_layers_close(struct fbx_layer *layers, size_t n);
 int fbx_openat_beneath(int dirfd, const char *path, int flags);
 int fbx_node_open(struct fbx_fs *fs, const struct fbx_node *node, unsigned int layer, int flags);
+/* The same with fs->tree_lock held (when there is an upper layer). */
+int fbx_node_open_locked(struct fbx_fs *fs, const struct fbx_node *node, unsigned int layer,
+			 int flags);
 int fbx_node_stat(struct fbx_fs *fs, const struct fbx_node *node, struct stat *st);
 int fbx_node_parent_at(struct fbx_fs *fs, const struct fbx_node *node, int *dirfd,
 		       char **name);
@@ -308,6 +320,11 @@ void fbx_dirlist_free(struct fbx_dirlist *l);
 /* dircache.c: snapshots of merged listings, shared by a directory's readers */
 int fbx_dircache_init(struct fbx_fs *fs);
 void fbx_dircache_free(struct fbx_fs *fs);
+
+/* prefetch.c */
+int fbx_prefetch_init(struct fbx_fs *fs, unsigned int max_files);
+void fbx_prefetch_free(struct fbx_fs *fs);
+void fbx_prefetch_opened(struct fbx_fs *fs, struct fbx_node *n);
 int fbx_dircache_get(struct fbx_fs *fs, struct fbx_node *dir, off_t off,
 		     struct fbx_dirsnap **out, size_t *first);
 const struct fbx_dirlist *fbx_dirsnap_list(const struct fbx_dirsnap *s);

@@ -44,7 +44,7 @@ int fbx_openat_beneath(int dirfd, const char *path, int flags)
  * layer). Paths longer than PATH_MAX are walked in pieces, each beneath the
  * directory reached so far.
  */
-static int node_open_locked(struct fbx_fs *fs, const struct fbx_node *node, unsigned int layer,
+int fbx_node_open_locked(struct fbx_fs *fs, const struct fbx_node *node, unsigned int layer,
 			    int flags)
 {
 	const struct fbx_layer *l = &fs->layers[layer];
@@ -113,9 +113,9 @@ int fbx_node_open(struct fbx_fs *fs, const struct fbx_node *node, unsigned int l
 	int r;
 
 	if (!fs->has_upper)
-		return node_open_locked(fs, node, layer, flags);
+		return fbx_node_open_locked(fs, node, layer, flags);
 	pthread_rwlock_rdlock(&fs->tree_lock);
-	r = node_open_locked(fs, node, layer, flags);
+	r = fbx_node_open_locked(fs, node, layer, flags);
 	pthread_rwlock_unlock(&fs->tree_lock);
 	return r;
 }
@@ -139,7 +139,7 @@ int fbx_node_parent_at(struct fbx_fs *fs, const struct fbx_node *node, int *dirf
 		if (!node->parent)
 			return -EBUSY; /* the root has no parent to change it through */
 		pthread_rwlock_rdlock(&fs->tree_lock);
-		fd = node_open_locked(fs, node->parent, 0, O_PATH | O_DIRECTORY);
+		fd = fbx_node_open_locked(fs, node->parent, 0, O_PATH | O_DIRECTORY);
 		*name = fd >= 0 ? strdup(node->name) : NULL;
 		pthread_rwlock_unlock(&fs->tree_lock);
 		if (fd < 0)

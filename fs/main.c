@@ -115,6 +115,8 @@ static int fs_init(struct fbx_fs *fs, const struct fbx_options *o)
 	}
 	r = fbx_dircache_init(fs);
 	if (r == 0)
+		r = fbx_prefetch_init(fs, o->prefetch);
+	if (r == 0)
 		r = fbx_itable_init(&fs->itable);
 	if (r == 0)
 		r = fbx_root_create(fs);
@@ -127,6 +129,7 @@ static void fs_fini(struct fbx_fs *fs)
 {
 	size_t i;
 
+	fbx_prefetch_free(fs);
 	fbx_itable_destroy(&fs->itable);
 	fbx_dircache_free(fs);
 	fbx_upper_fini(fs);

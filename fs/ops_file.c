@@ -325,6 +325,8 @@ void fbx_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	open_reply(req, fs, n, fd, rw, fi, NULL);
+	if (!writing)
+		fbx_prefetch_opened(fs, n);
 }
 
 void fbx_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -428,6 +430,12 @@ void fbx_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 	buf.buf[0].pos = off;
 	/* Spliced from the backing file when the kernel allows it. */
 	fuse_reply_data(req, &buf, 0);
+	if (fs->noopen && off == 0) {
+		struct fbx_node *n = fbx_node_get(fs, ino);
+
+		if (n)
+			fbx_prefetch_opened(fs, n);
+	}
 }
 
 void fbx_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Command line of fuseboxd, in fuse-overlayfs' syntax:
- *   fuseboxd [-f] [-d] [-s | --threads=N] [--spin=USEC] [--ready-fd=N]
+ *   fuseboxd [-f] [-d] [-s | --threads=N] [--spin=USEC] [--prefetch=N] [--ready-fd=N]
  *            -o lowerdir=A[:B...][,upperdir=U,workdir=W][,OPTIONS] MOUNTPOINT
  * Parsed in one place into struct fbx_options; everything after works on it.
  * Within -o, "\," is a literal comma and, in lowerdir, "\:" a literal colon.
@@ -31,8 +31,8 @@ void fbx_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: fuseboxd [-f] [-d] [-s | --threads=N] [--spin=USEC] [--ready-fd=N]\n"
-	    "                -o lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR][,OPT...] MOUNTPOINT\n"
+	    "usage: fuseboxd [-f] [-d] [-s | --threads=N] [--spin=USEC] [--prefetch=N]\n"
+	    "                [--ready-fd=N] -o lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR][,OPT...] MOUNTPOINT\n"
 	    "Overlay of image layers (top-most first) over FUSE; writable with an upper.\n"
 	    "  -f             stay in the foreground\n"
 	    "  -d             libfuse debug output (implies -f)\n"
@@ -40,6 +40,9 @@ void fbx_usage(FILE *f)
 	    "  --threads=N    up to N worker threads, one /dev/fuse fd each\n"
 	    "  --spin=USEC    single-threaded: after a request, look for the next one for\n"
 	    "                 USEC microseconds before sleeping (default 20, 0 to 1000)\n"
+	    "  --prefetch=N   on a cold lookup of a second file of a lower directory,\n"
+	    "                 read ahead up to N of its files of up to 128 KiB in the\n"
+	    "                 background (default 256, 0 to 4096; 0: off)\n"
 	    "  --ready-fd=N   write \"ready\\n\" to fd N once mounted, then close it\n"
 	    "  MOUNTPOINT     a directory, or /dev/fd/N: an already mounted /dev/fuse fd\n"
 	    "options: lowerdir=, upperdir=, workdir= (same file system as upperdir),\n"
@@ -275,7 +278,8 @@ int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
 	int i, r;
 
 	*o = (struct fbx_options){
-	    .ready_fd = -1, .threads = 1, .spin_us = FBX_SPIN_DEFAULT_US, .passthrough = true};
+	    .ready_fd = -1, .threads = 1, .spin_us = FBX_SPIN_DEFAULT_US,
+	    .prefetch = FBX_PREFETCH_DEFAULT, .passthrough = true};
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -292,6 +296,11 @@ int fbx_options_parse(int argc, char **argv, struct fbx_options *o)
 				return r;
 		} else if (startswith(a, "--spin=")) {
 			r = parse_count("--spin", a + strlen("--spin="), 0, FBX_SPIN_MAX_US, &o->spin_us);
+			if (r < 0)
+				return r;
+		} else if (startswith(a, "--prefetch=")) {
+			r = parse_count("--prefetch", a + strlen("--prefetch="), 0, FBX_PREFETCH_MAX,
+					&o->prefetch);
 			if (r < 0)
 				return r;
 		} else if (streq(a, "-h") || streq(a, "--help")) {

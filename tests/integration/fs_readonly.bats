@@ -338,6 +338,19 @@ sleeps_with_spin() {
 	refute_mounted
 }
 
+# refuses_count OPT MIN MAX: values out of range or not numbers get one line
+# naming them, exit 2, nothing mounted.
+refuses_count() {
+	local v
+	for v in $(($2 - 1)) $(($3 + 1)) abc ""; do
+		run fbx "$1=$v" -o lowerdir="$L1" "$MNT"
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"$1: '$v' is not a number from $2 to $3"* ]]
+		refute_mounted
+	done
+}
+
 @test "--spin: the daemon looks for the next request before it sleeps; bad values are refused" {
 	echo data >"$L1/f"
 	# Without spinning it sleeps between a file's requests (on a quiet
@@ -349,13 +362,93 @@ sleeps_with_spin() {
 	sleeps_with_spin 1000
 	[ "$n" -lt 100 ]
 	[ "$n0" -gt $((2 * n + 10)) ]
-	for v in -1 1001 abc ""; do
-		run fbx --spin="$v" -o lowerdir="$L1" "$MNT"
-		[ "$status" -eq 2 ]
-		[ "${#lines[@]}" -eq 1 ]
-		[[ "$output" == *"--spin: '$v' is not a number from 0 to 1000"* ]]
-		refute_mounted
-	done
+	refuses_count --spin 0 1000
+}
+
+# resident FILE...: how many of the files have their first page in the page cache.
+resident() {
+	fincore --noheadings --raw --output PAGES "$@" | awk '$1 > 0 { n++ } END { print n + 0 }'
+}
+
+# prefetch_layer: a lower on its own small ext4 (page cache that can be
+# dropped, unlike tmpfs): $L/d holds f1..f30 (8 KiB), big (256 KiB) and a fifo.
+prefetch_layer() {
+	truncate -s 64M "$T/disk.img"
+	mkfs.ext4 -q -F "$T/disk.img"
+	mkdir "$T/disk"
+	mount -o loop "$T/disk.img" "$T/disk"
+	L=$T/disk/l
+	mkdir -p "$L/d"
+	for i in $(seq 30); do head -c 8192 /dev/urandom >"$L/d/f$i"; done
+	head -c 262144 /dev/urandom >"$L/d/big"
+	mkfifo "$L/d/fifo"
+}
+
+# drop_pages FILE...: evict the files from the page cache.
+drop_pages() {
+	sync -f "$1"
+	python3 -c '
+import os, sys
+for p in sys.argv[1:]:
+    fd = os.open(p, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)' "$@"
+	[ "$(resident "$@")" = 0 ]
+}
+
+@test "--prefetch: a second cold open in a lower directory reads its small files ahead; 0 is off" {
+	local i others
+	prefetch_layer
+	others=$(seq -f "$L/d/f%g" 3 30)
+	drop_pages "$L"/d/f[0-9]* "$L/d/big"
+	start_fg "$T/log" -o lowerdir="$L" "$MNT"
+	# One file opened is no pattern yet.
+	cat "$MNT/d/f1" >/dev/null
+	sleep 0.5
+	[ "$(resident $others)" = 0 ]
+	# A second one is: the other 28 small files follow, not the large one.
+	cat "$MNT/d/f2" >/dev/null
+	for i in $(seq 50); do [ "$(resident $others)" = 28 ] && break; sleep 0.1; done
+	[ "$(resident $others)" = 28 ]
+	[ "$(resident "$L/d/big")" = 0 ]
+	cmp "$L/d/f30" "$MNT/d/f30"
+	kill -TERM "$DPID"
+	wait_status "$DPID"
+	[ "$st" -eq 0 ]
+	refute_mounted
+
+	# With noopen the daemon sees READs, not OPENs: the same.
+	drop_pages "$L"/d/f[0-9]* "$L/d/big"
+	start_fg "$T/log" -o lowerdir="$L",noopen "$MNT"
+	cat "$MNT/d/f1" "$MNT/d/f2" >/dev/null
+	for i in $(seq 50); do [ "$(resident $others)" = 28 ] && break; sleep 0.1; done
+	[ "$(resident $others)" = 28 ]
+	kill -TERM "$DPID"
+	wait_status "$DPID"
+
+	drop_pages "$L"/d/f[0-9]* "$L/d/big"
+	start_fg "$T/log" --prefetch=0 -o lowerdir="$L" "$MNT"
+	cat "$MNT/d/f1" "$MNT/d/f2" >/dev/null
+	sleep 0.5
+	[ "$(resident $others)" = 0 ]
+	kill -TERM "$DPID"
+	wait_status "$DPID"
+	refuses_count --prefetch 0 4096
+}
+
+@test "--prefetch reads ahead only in lower layers, never files written in the upper" {
+	local i
+	prefetch_layer
+	mkdir -p "$T/disk/u" "$T/disk/w"
+	start_fg "$T/log" -o lowerdir="$L",upperdir="$T/disk/u",workdir="$T/disk/w" "$MNT"
+	mkdir "$MNT/new"
+	for i in $(seq 10); do head -c 8192 /dev/urandom >"$MNT/new/g$i"; done
+	drop_pages "$T"/disk/u/new/g*
+	# The kernel keeps the pages it wrote through passthrough: evicted above,
+	# they must not come back by themselves.
+	cat "$MNT/new/g1" "$MNT/new/g2" >/dev/null
+	sleep 0.5
+	[ "$(resident $(seq -f "$T/disk/u/new/g%g" 3 10))" = 0 ]
 }
 
 @test "an unknown option gives one line naming it, exit 2, nothing mounted" {

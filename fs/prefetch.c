@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Directory prefetch for cold reads of many small files. When the daemon
+ * opens a second file of a lower-layer directory (an open the kernel had to
+ * ask for, of a file it holds no backing id of: a cold start), a helper
+ * thread walks that directory in the layer and starts readahead of its
+ * small regular files: their inodes are read and their data requested from
+ * the device while the caller still waits on round trips for the first ones,
+ * instead of one file after the other as each is opened. Warm opens reuse
+ * kept backing ids and never start it; stat walks open nothing. Where the
+ * page cache already holds the files (a new mount over a warm layer), the
+ * helper stops after FBX_PREFETCH_RESIDENT resident files in a row.
+ *
+ * Bounded: each directory node starts it once, at most --prefetch files of
+ * at most FBX_PREFETCH_FILE_MAX bytes each, a few directories queued (more
+ * are dropped). Only lower layers, which nobody writes: it warms the page
+ * cache and changes nothing. The helper holds no node, only its own
+ * O_PATH fd of the directory, so a FORGET never waits for it.
+ */
+#include "fuseboxd.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#define PREFETCH_QUEUE 8
+
+struct fbx_prefetch {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool started, stop;
+	unsigned int max_files;
+	int queue[PREFETCH_QUEUE]; /* O_PATH directory fds, FIFO */
+	unsigned int head, count;
+};
+
+/*
+ * Start readahead of one small regular file. 1 when its first page was
+ * already in the page cache, 0 when not (readahead started), -1 if skipped.
+ */
+static int prefetch_file(int dfd, const char *name)
+{
+	const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	struct stat st;
+	char c;
+	struct iovec iov = {.iov_base = &c, .iov_len = 1};
+	int fd, r = -1;
+
+	fd = openat(dfd, name, flags | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dfd, name, flags);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    st.st_size <= FBX_PREFETCH_FILE_MAX) {
+		/* A read that must not wait for the device succeeds only from
+		 * the page cache. */
+		r = preadv2(fd, &iov, 1, 0, RWF_NOWAIT) == 1;
+		if (!r)
+			(void)posix_fadvise(fd, 0, st.st_size, POSIX_FADV_WILLNEED);
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * Readahead of up to max small regular files of the directory at pfd,
+ * given up once FBX_PREFETCH_RESIDENT of them in a row were cached already.
+ */
+static void prefetch_dir(int pfd, unsigned int max)
+{
+	_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char buf[16384];
+	unsigned int done = 0, resident = 0;
+	ssize_t n, off;
+
+	if (dfd < 0)
+		return;
+	while (done < max && resident < FBX_PREFETCH_RESIDENT &&
+	       (n = getdents64(dfd, buf, sizeof(buf))) > 0) {
+		for (off = 0; off < n && done < max && resident < FBX_PREFETCH_RESIDENT;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			int r;
+
+			off += de->d_reclen;
+			/* Only what the directory says is a regular file: no device
+			 * or fifo is ever opened. */
+			if (de->d_type != DT_REG)
+				continue;
+			r = prefetch_file(dfd, de->d_name);
+			if (r >= 0) {
+				resident = r ? resident + 1 : 0;
+				done++;
+			}
+		}
+	}
+}
+
+static void *prefetch_main(void *arg)
+{
+	struct fbx_prefetch *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		int fd;
+
+		while (!p->stop && p->count == 0)
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (p->stop)
+			break;
+		fd = p->queue[p->head];
+		p->head = (p->head + 1) % PREFETCH_QUEUE;
+		p->count--;
+		pthread_mutex_unlock(&p->lock);
+		prefetch_dir(fd, p->max_files);
+		close(fd);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int fbx_prefetch_init(struct fbx_fs *fs, unsigned int max_files)
+{
+	struct fbx_prefetch *p;
+
+	if (max_files == 0)
+		return 0;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	p->max_files = max_files;
+	fs->prefetch = p;
+	return 0;
+}
+
+void fbx_prefetch_free(struct fbx_fs *fs)
+{
+	struct fbx_prefetch *p = fs->prefetch;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	if (p->started)
+		pthread_join(p->thread, NULL);
+	while (p->count > 0) {
+		close(p->queue[p->head]);
+		p->head = (p->head + 1) % PREFETCH_QUEUE;
+		p->count--;
+	}
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	fs->prefetch = NULL;
+}
+
+static int start_thread(struct fbx_prefetch *p)
+{
+	sigset_t all, old;
+	int r;
+
+	/* Signals stay with the request loop, which ends on them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&p->thread, NULL, prefetch_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -r;
+}
+
+/* Hand the directory at fd (O_PATH, taken over) to the helper. */
+static void queue_dir(struct fbx_prefetch *p, int fd)
+{
+	if (fd < 0)
+		return;
+	pthread_mutex_lock(&p->lock);
+	/* Started here, not at start-up: fuse_daemonize() forks after that. */
+	if (!p->started && !p->stop)
+		p->started = start_thread(p) == 0;
+	if (p->started && !p->stop && p->count < PREFETCH_QUEUE) {
+		p->queue[(p->head + p->count) % PREFETCH_QUEUE] = fd;
+		p->count++;
+		fd = -1;
+		pthread_cond_signal(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * The daemon opened the backing file of n (no kept backing id: the first
+ * open of it since the kernel looked it up), or read it from its start
+ * without OPEN. The second such file of a lower-layer directory node queues
+ * that directory for the helper. Called after the reply.
+ */
+void fbx_prefetch_opened(struct fbx_fs *fs, struct fbx_node *n)
+{
+	struct fbx_node *dir;
+	int fd = -1;
+
+	if (!fs->prefetch || !S_ISREG(n->type) || (fs->has_upper && n->layer == 0))
+		return;
+	if (fs->has_upper)
+		pthread_rwlock_rdlock(&fs->tree_lock);
+	dir = n->parent;
+	if (dir && __atomic_load_n(&dir->prefetch_hits, __ATOMIC_RELAXED) < 2 &&
+	    __atomic_add_fetch(&dir->prefetch_hits, 1, __ATOMIC_RELAXED) == 2)
+		fd = fbx_node_open_locked(fs, dir, n->layer, O_PATH | O_DIRECTORY);
+	if (fs->has_upper)
+		pthread_rwlock_unlock(&fs->tree_lock);
+	queue_dir(fs->prefetch, fd);
+}
