@@ -320,11 +320,6 @@ void fbx_dirlist_free(struct fbx_dirlist *l);
 /* dircache.c: snapshots of merged listings, shared by a directory's readers */
 int fbx_dircache_init(struct fbx_fs *fs);
 void fbx_dircache_free(struct fbx_fs *fs);
-
-/* prefetch.c */
-int fbx_prefetch_init(struct fbx_fs *fs, unsigned int max_files);
-void fbx_prefetch_free(struct fbx_fs *fs);
-void fbx_prefetch_opened(struct fbx_fs *fs, struct fbx_node *n);
 int fbx_dircache_get(struct fbx_fs *fs, struct fbx_node *dir, off_t off,
 		     struct fbx_dirsnap **out, size_t *first);
 const struct fbx_dirlist *fbx_dirsnap_list(const struct fbx_dirsnap *s);
@@ -332,6 +327,11 @@ off_t fbx_dirsnap_off(const struct fbx_dirsnap *s, size_t i);
 void fbx_dircache_put(struct fbx_fs *fs, struct fbx_dirsnap *s);
 void fbx_dircache_changed(struct fbx_fs *fs, struct fbx_node *dir);
 void fbx_dircache_forget(struct fbx_fs *fs, fuse_ino_t id);
+
+/* prefetch.c: readahead of a lower directory's small files on cold opens */
+int fbx_prefetch_init(struct fbx_fs *fs, unsigned int max_files);
+void fbx_prefetch_free(struct fbx_fs *fs);
+void fbx_prefetch_opened(struct fbx_fs *fs, struct fbx_node *n);
 
 /* ops_*.c: request handlers, each answers its request exactly once. */
 void fbx_ops_fill(struct fuse_lowlevel_ops *ops);

@@ -45,7 +45,7 @@ int fbx_openat_beneath(int dirfd, const char *path, int flags)
  * directory reached so far.
  */
 int fbx_node_open_locked(struct fbx_fs *fs, const struct fbx_node *node, unsigned int layer,
-			    int flags)
+			 int flags)
 {
 	const struct fbx_layer *l = &fs->layers[layer];
 	const char *small[64];

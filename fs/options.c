@@ -40,7 +40,7 @@ void fbx_usage(FILE *f)
 	    "  --threads=N    up to N worker threads, one /dev/fuse fd each\n"
 	    "  --spin=USEC    single-threaded: after a request, look for the next one for\n"
 	    "                 USEC microseconds before sleeping (default 20, 0 to 1000)\n"
-	    "  --prefetch=N   on a cold lookup of a second file of a lower directory,\n"
+	    "  --prefetch=N   once a second file of a lower directory is opened cold,\n"
 	    "                 read ahead up to N of its files of up to 128 KiB in the\n"
 	    "                 background (default 256, 0 to 4096; 0: off)\n"
 	    "  --ready-fd=N   write \"ready\\n\" to fd N once mounted, then close it\n"
