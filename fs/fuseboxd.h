@@ -52,9 +52,10 @@
 #define FBX_DIR_MAX_ENTRIES (1u << 22)
 #define FBX_OPEN_LOCKS 64
 #define FBX_MAX_THREADS 64
-/* --spin default and limit, in microseconds (loop.c says why). */
-#define FBX_SPIN_DEFAULT_US 20
+/* --spin default and limit, and the first window, in microseconds (loop.c). */
+#define FBX_SPIN_DEFAULT_US 200
 #define FBX_SPIN_MAX_US 1000
+#define FBX_SPIN_GROW_US 50
 /* Directory prefetch (prefetch.c): files per directory, and their size limit. */
 #define FBX_PREFETCH_DEFAULT 256
 #define FBX_PREFETCH_MAX 4096

@@ -6,9 +6,16 @@
  * A FUSE request whose daemon is asleep costs a wakeup: the kernel queues the
  * request, wakes the daemon's thread and, when its CPU is idle, that CPU,
  * which on a virtual machine is an exit to the host. Requests come in bursts
- * (a process opening many files sends each request a few microseconds after
- * the last reply), so looking again for spin_us before sleeping finds most of
- * them already queued. The price is at most spin_us of CPU after a burst.
+ * (a process opening many files sends each request some microseconds after
+ * the last reply), so looking again for a while before sleeping finds most of
+ * them already queued.
+ *
+ * How long is learnt, as the kernel's haltpoll cpuidle governor learns how
+ * long to poll before it halts a virtual CPU: the window starts at
+ * FBX_SPIN_GROW_US; a request that came after the window ran out but within
+ * --spin (the ceiling) doubles it; one that came later than the ceiling (the
+ * spin was wasted on an idle mount) halves it, down to no spinning at all.
+ * A steady stream keeps the daemon looking; requests far apart cost it no CPU.
  */
 #include "fuseboxd.h"
 
@@ -33,14 +40,35 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/*
+ * The next window after a sleep that ended gap_ns after the last request, for
+ * a ceiling of max_ns: grow when a longer look would have found the request,
+ * shrink when even the ceiling would not have.
+ */
+static uint64_t spin_adapt(uint64_t window, uint64_t gap_ns, uint64_t max_ns)
+{
+	const uint64_t grow = (uint64_t)FBX_SPIN_GROW_US * 1000;
+
+	if (gap_ns <= max_ns) {
+		window = window < grow ? grow : window * 2;
+		return window < max_ns ? window : max_ns;
+	}
+	window /= 2;
+	return window < 1000 ? 0 : window;
+}
+
 /* Like fuse_session_loop(): 0 when the connection ends or on exit, else -errno. */
 int fbx_serve_spinning(struct fuse_session *se, unsigned int spin_us)
 {
 	struct fuse_buf fbuf = {.mem = NULL};
 	int fd = fuse_session_fd(se), fl = fcntl(fd, F_GETFL);
-	uint64_t spin_ns = (uint64_t)spin_us * 1000, until = 0;
+	uint64_t max_ns = (uint64_t)spin_us * 1000, last = 0;
+	uint64_t window = (uint64_t)FBX_SPIN_GROW_US * 1000;
+	bool slept = false;
 	int r = 0;
 
+	if (window > max_ns)
+		window = max_ns;
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
 	while (!fuse_session_exited(se)) {
@@ -48,7 +76,7 @@ int fbx_serve_spinning(struct fuse_session *se, unsigned int spin_us)
 		if (r == -EAGAIN) {
 			struct pollfd p = {.fd = fd, .events = POLLIN};
 
-			if (now_ns() < until) {
+			if (!slept && now_ns() - last < window) {
 				cpu_relax();
 				continue;
 			}
@@ -57,6 +85,7 @@ int fbx_serve_spinning(struct fuse_session *se, unsigned int spin_us)
 				r = -errno;
 				break;
 			}
+			slept = true;
 			r = 0;
 			continue;
 		}
@@ -64,8 +93,11 @@ int fbx_serve_spinning(struct fuse_session *se, unsigned int spin_us)
 			continue;
 		if (r <= 0)
 			break;
+		if (slept && last)
+			window = spin_adapt(window, now_ns() - last, max_ns);
+		slept = false;
 		fuse_session_process_buf(se, &fbuf);
-		until = now_ns() + spin_ns;
+		last = now_ns();
 		r = 0;
 	}
 	free(fbuf.mem);

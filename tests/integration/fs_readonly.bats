@@ -312,26 +312,32 @@ print(sum(int(os.read(fd, 16)) for fd in fds))' "$MNT"
 	[ "$output" -eq $((1500 * 1501 / 2)) ]
 }
 
-# sleeps_during_opens N: how often the daemon $DPID went to sleep while one
-# process opened and closed $MNT/f N times.
-sleeps_during_opens() {
-	local before after
-	before=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$DPID/status")
+# opens_measured N GAP: one process opens and closes $MNT/f N times, GAP
+# seconds apart; sets sleeps (how often the daemon $DPID went to sleep) and
+# ticks (the CPU time it used, in clock ticks) over those opens.
+opens_measured() {
+	local s0 t0
+	s0=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$DPID/status")
+	t0=$(awk '{ print $14 + $15 }' "/proc/$DPID/stat")
 	python3 -c '
-import os, sys
+import os, sys, time
 for _ in range(int(sys.argv[2])):
-    os.close(os.open(sys.argv[1], os.O_RDONLY))' "$MNT/f" "$1"
-	after=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$DPID/status")
-	echo $((after - before))
+    os.close(os.open(sys.argv[1], os.O_RDONLY))
+    if float(sys.argv[3]):
+        time.sleep(float(sys.argv[3]))' "$MNT/f" "$1" "$2"
+	sleeps=$(($(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$DPID/status") - s0))
+	ticks=$(($(awk '{ print $14 + $15 }' "/proc/$DPID/stat") - t0))
+	echo "$1 opens $2 s apart: $sleeps sleeps, $ticks ticks" >&3
 }
 
-# sleeps_with_spin USEC: start the daemon with --spin=USEC, count its sleeps
-# over 500 opens (into $n), then SIGTERM must end it with nothing left mounted.
-sleeps_with_spin() {
+# spin_daemon USEC: start the daemon with --spin=USEC over $L1.
+spin_daemon() {
 	start_fg "$T/log" --spin="$1" -o lowerdir="$L1" "$MNT"
 	cat "$MNT/f" >/dev/null
-	n=$(sleeps_during_opens 500)
-	echo "--spin=$1: $n sleeps" >&3
+}
+
+# stop_daemon: SIGTERM must end it with nothing left mounted.
+stop_daemon() {
 	kill -TERM "$DPID"
 	wait_status "$DPID"
 	[ "$st" -eq 0 ]
@@ -355,14 +361,34 @@ refuses_count() {
 	echo data >"$L1/f"
 	# Without spinning it sleeps between a file's requests (on a quiet
 	# machine about once per open; less when busy CPUs delay its reads).
-	sleeps_with_spin 0
-	local n0=$n
-	# Spinning for up to 1 ms, it finds the next request (sent some tens of
+	spin_daemon 0
+	opens_measured 500 0
+	local n0=$sleeps
+	stop_daemon
+	# Looking for up to 1 ms, it finds the next request (sent some tens of
 	# microseconds later) queued, nearly always.
-	sleeps_with_spin 1000
-	[ "$n" -lt 100 ]
-	[ "$n0" -gt $((2 * n + 10)) ]
+	spin_daemon 1000
+	opens_measured 500 0
+	[ "$sleeps" -lt 100 ]
+	[ "$n0" -gt $((2 * sleeps + 10)) ]
+	stop_daemon
 	refuses_count --spin 0 1000
+}
+
+@test "--spin: requests further apart than the ceiling cost no spinning" {
+	echo data >"$L1/f"
+	# 300 opens 3 ms apart: a daemon that looked for 1 ms after each request
+	# would burn 300 ms of CPU (30 ticks at 100 Hz); this one learns that
+	# looking does not pay and stops. Its own work for 600 requests is a few
+	# milliseconds.
+	spin_daemon 1000
+	opens_measured 300 0.003
+	[ "$sleeps" -ge 300 ]
+	[ "$ticks" -lt 10 ]
+	# Requests 0.3 ms apart are worth looking for: it sleeps far less often.
+	opens_measured 300 0.0003
+	[ "$sleeps" -lt 150 ]
+	stop_daemon
 }
 
 # resident FILE...: how many of the files have their first page in the page cache.
