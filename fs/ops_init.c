@@ -11,8 +11,15 @@
 
 #include "bpf/policy.h"
 
-/* Largest request/reply payload: 256 pages, the kernel's default limit. */
-#define FBX_MAX_IO (1u << 20)
+/*
+ * Largest request/reply payload: 252 pages. A READ served by the daemon
+ * (noopen, no passthrough) is spliced from the layer file through a pipe,
+ * which libfuse sizes to the reply plus three pages; pipes are limited to
+ * /proc/sys/fs/pipe-max-size (1 MiB) without CAP_SYS_RESOURCE, and with the
+ * kernel's 256 pages every full-size READ fell back to pread into a buffer
+ * and writev. 1 GiB cold through noopen: 3.2 s -> 2.4 s.
+ */
+#define FBX_MAX_IO (252u * 4096)
 #define FBX_MAX_BACKGROUND 64
 
 static bool have_cap_sys_admin(void)

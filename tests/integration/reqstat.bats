@@ -116,12 +116,13 @@ count() {
 	[ $(($(count OPEN) + $(count READ))) -ge 1 ]
 }
 
-# strace_daemon LOG: trace the system calls of the fuseboxd on $T/mnt into LOG
-# until strace_stop; returns once strace is attached.
+# strace_daemon LOG [CALLS]: trace the system calls (default: opens, ioctls and
+# closes) of the fuseboxd on $T/mnt into LOG until strace_stop; returns once
+# strace is attached.
 strace_daemon() {
 	local pid i
 	pid=$(pgrep -f -- "fuseboxd .*$T/mnt")
-	strace -f -qq -o "$1" -e trace=openat,openat2,ioctl,close -p "$pid" 2>"$T/strace.err" &
+	strace -f -qq -o "$1" -e trace="${2:-openat,openat2,ioctl,close}" -p "$pid" 2>"$T/strace.err" &
 	STRACE=$!
 	for i in $(seq 100); do
 		# -qq hides the message: wait for the tracer to stop the daemon once.
@@ -174,6 +175,27 @@ strace_stop() {
 	# BACKING_CLOSE per open of the upper file (the append and three cats).
 	[ "$(grep -c 'ioctl(.*0xe5, 0x1' "$T/trace")" = 4 ]
 	[ "$(grep -c 'ioctl(.*0xe5, 0x2' "$T/trace")" = 5 ]
+}
+
+@test "fuseboxd -o noopen: reads of up to a megabyte are spliced from the layer, not copied through the daemon" {
+	[ -x "$O/fuseboxd" ] || skip "fuseboxd is not built"
+	head -c $((16 << 20)) /dev/urandom >"$T/lower/big"
+	"$O/fuseboxd" -o "lowerdir=$T/lower,noopen" "$T/mnt"
+	mountpoint -q "$T/mnt"
+	strace_daemon "$T/trace" splice,pread64,preadv,preadv2,read
+	run "$CTL" reqstat --json --output "$T/out.json" --mount "$T/mnt" -- \
+		dd if="$T/mnt/big" of="$T/copy" bs=1M iflag=direct
+	strace_stop
+	[ "$status" -eq 0 ]
+	cmp "$T/lower/big" "$T/copy"
+	# O_DIRECT: one READ per megabyte asked, split at the largest READ the
+	# daemon allows (252 pages, so that a reply fits the 1 MiB pipe that
+	# splice goes through without CAP_SYS_RESOURCE).
+	[ "$(count READ)" -ge 16 ]
+	# Each READ is spliced from the layer file into a pipe and on to
+	# /dev/fuse; none is read into the daemon's memory (pread) first.
+	[ "$(grep -c '^[0-9]* *splice(' "$T/trace")" -ge $((2 * $(count READ))) ]
+	! grep -E '^[0-9]* *(pread64|preadv2?)\(' "$T/trace"
 }
 
 # tree N M: N directories of M empty files in $T/lower/tree.
