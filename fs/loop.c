@@ -16,11 +16,14 @@
  * --spin (the ceiling) doubles it; one that came later than the ceiling (the
  * spin was wasted on an idle mount) halves it, down to no spinning at all.
  * A steady stream keeps the daemon looking; requests far apart cost it no CPU.
+ * A daemon allowed only one CPU never looks: whoever sends the next request
+ * would have to wait for that CPU, which the looking daemon holds.
  */
 #include "fuseboxd.h"
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <time.h>
 
 static uint64_t now_ns(void)
@@ -65,8 +68,11 @@ int fbx_serve_spinning(struct fuse_session *se, unsigned int spin_us)
 	uint64_t max_ns = (uint64_t)spin_us * 1000, last = 0;
 	uint64_t window = (uint64_t)FBX_SPIN_GROW_US * 1000;
 	bool slept = false;
+	cpu_set_t cpus;
 	int r = 0;
 
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) < 2)
+		return fuse_session_loop(se);
 	if (window > max_ns)
 		window = max_ns;
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)

@@ -312,14 +312,15 @@ print(sum(int(os.read(fd, 16)) for fd in fds))' "$MNT"
 	[ "$output" -eq $((1500 * 1501 / 2)) ]
 }
 
-# opens_measured N GAP: one process opens and closes $MNT/f N times, GAP
-# seconds apart; sets sleeps (how often the daemon $DPID went to sleep) and
-# ticks (the CPU time it used, in clock ticks) over those opens.
+# opens_measured N GAP [CPU]: one process (on CPU if given) opens and closes
+# $MNT/f N times, GAP seconds apart; sets sleeps (how often the daemon $DPID
+# went to sleep) and ticks (the CPU time it used, in clock ticks) over those.
 opens_measured() {
-	local s0 t0
+	local s0 t0 pin=()
+	[ -z "${3:-}" ] || pin=(taskset -c "$3")
 	s0=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$DPID/status")
 	t0=$(awk '{ print $14 + $15 }' "/proc/$DPID/stat")
-	python3 -c '
+	"${pin[@]}" python3 -c '
 import os, sys, time
 for _ in range(int(sys.argv[2])):
     os.close(os.open(sys.argv[1], os.O_RDONLY))
@@ -388,6 +389,20 @@ refuses_count() {
 	# Requests 0.3 ms apart are worth looking for: it sleeps far less often.
 	opens_measured 300 0.0003
 	[ "$sleeps" -lt 150 ]
+	stop_daemon
+}
+
+@test "--spin: a daemon allowed only one CPU never looks for the next request" {
+	echo data >"$L1/f"
+	[ "$(nproc --all)" -ge 2 ]
+	# Started on CPU 0 alone (this test's shell is pinned, the daemon
+	# inherits it), it would hold that CPU while the next request waited for
+	# it. The opener runs on CPU 1, where a looking daemon would find its
+	# requests queued (the first --spin test: < 100 sleeps).
+	taskset -p -c 0 "$BASHPID" >/dev/null
+	spin_daemon 1000
+	opens_measured 500 0 1
+	[ "$sleeps" -ge 250 ]
 	stop_daemon
 }
 
