@@ -101,7 +101,8 @@ struct fbx_node {
 	bool hashed;		/* in by_key: lookups may find it */
 	bool unlinked;		/* its name is gone: nlink is reported one less */
 	bool orphan;		/* upper object moved to the work dir ("#<id>") */
-	bool no_caps;		/* made by CREATE, given no security.capability since */
+	atomic_bool no_caps;	/* made by CREATE, given no security.capability since;
+				 * atomic: setxattr clears it without a lock */
 	unsigned int nopen;	/* opens sharing backing_id (open_locks) */
 	unsigned int ncached;	/* opens served by the daemon (open_locks) */
 	uint32_t dir_changes;	/* directories: changes seen by dircache.c (its lock) */
