@@ -103,6 +103,8 @@ struct fbx_node {
 	bool orphan;		/* upper object moved to the work dir ("#<id>") */
 	atomic_bool no_caps;	/* made by CREATE, given no security.capability since;
 				 * atomic: setxattr clears it without a lock */
+	atomic_int caps_dropped_by; /* pid whose REMOVEXATTR of security.capability
+				     * came last, until the next empty SETATTR */
 	unsigned int nopen;	/* opens sharing backing_id (open_locks) */
 	unsigned int ncached;	/* opens served by the daemon (open_locks) */
 	uint32_t dir_changes;	/* directories: changes seen by dircache.c (its lock) */
@@ -308,7 +310,13 @@ bool fbx_caller_in_group(fuse_req_t req, gid_t gid);
 bool fbx_caller_has_fsetid(fuse_req_t req);
 
 /* killpriv.c */
-int fbx_kill_setid(fuse_req_t req, int fd, bool lacks_fsetid);
+/* Why fbx_kill_setid() is called (killpriv.c). */
+enum fbx_kill_why {
+	FBX_KILL_TRUNCATE,	  /* SETATTR(size) from a caller without CAP_FSETID */
+	FBX_KILL_DATA,		  /* a change of data (O_TRUNC) by any caller */
+	FBX_KILL_CHOWN_OR_WRITE, /* a SETATTR with nothing to set */
+};
+int fbx_kill_setid(fuse_req_t req, int fd, enum fbx_kill_why why);
 
 /* hardlink.c */
 int fbx_hardlinks_copy_up(struct fbx_fs *fs, unsigned int layer, ino_t ino, int ufd);

@@ -17,18 +17,24 @@
  * group-executable or the caller is not in its group. chown clears them in the
  * upper file system. security.capability is dropped by the kernel (a
  * REMOVEXATTR before the SETATTR) or by the upper file system (our ftruncate
- * and chown). One difference remains: chown(f, -1, -1) reaches us as the same
- * empty SETATTR as a write, so a caller with CAP_FSETID keeps setuid, which
- * native chown clears.
+ * and chown). chown(f, -1, -1) reaches us as the same empty SETATTR as a
+ * write. From a caller without CAP_FSETID both clear the same bits. A caller
+ * with it sends one for a write only when the file has a capability, right
+ * after the kernel's REMOVEXATTR of it (which we remember by caller), so an
+ * empty SETATTR without that is chown(f, -1, -1), which clears setuid
+ * whatever the caller may and setgid of a group-executable file, as native
+ * chown does. One case is left as a write: chown(f, -1, -1) by a caller
+ * with CAP_FSETID of a file with a capability sends the very same requests
+ * as that caller's write, and keeps set-id bits that native chown clears.
  */
 #include "fuseboxd.h"
 
 /*
- * After a change to regular file fd by the caller (known to lack CAP_FSETID,
- * or to be asked), clear the set-id bits it must not leave. 1 when bits were
- * cleared, 0 when none had to be, or -errno.
+ * After a change to regular file fd by the caller, for the reason given,
+ * clear the set-id bits it must not leave. 1 when bits were cleared, 0 when
+ * none had to be, or -errno.
  */
-int fbx_kill_setid(fuse_req_t req, int fd, bool lacks_fsetid)
+int fbx_kill_setid(fuse_req_t req, int fd, enum fbx_kill_why why)
 {
 	struct stat st;
 	mode_t mode;
@@ -38,11 +44,16 @@ int fbx_kill_setid(fuse_req_t req, int fd, bool lacks_fsetid)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
 		return 0;
-	if (!lacks_fsetid && fbx_caller_has_fsetid(req))
-		return 0;
 	mode = st.st_mode & 07777 & ~S_ISUID;
-	if ((mode & S_ISGID) && ((mode & S_IXGRP) || !fbx_caller_in_group(req, st.st_gid)))
+	if (why != FBX_KILL_TRUNCATE && fbx_caller_has_fsetid(req)) {
+		if (why == FBX_KILL_DATA)
+			return 0;
+		/* chown(f, -1, -1): setgid goes only from a group-executable file. */
+		if (mode & S_IXGRP)
+			mode &= ~S_ISGID;
+	} else if ((mode & S_ISGID) && ((mode & S_IXGRP) || !fbx_caller_in_group(req, st.st_gid))) {
 		mode &= ~S_ISGID;
+	}
 	if (mode == (st.st_mode & 07777))
 		return 0;
 	/* The fd may be O_PATH, which fchmod() refuses. */

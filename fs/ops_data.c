@@ -89,9 +89,16 @@ static int set_attrs(fuse_req_t req, struct fbx_node *n, const struct stat *attr
 			return -errno;
 	}
 	if (fs->killpriv && S_ISREG(n->type) && (to_set == 0 || truncate_kill)) {
-		/* Nothing to set: the kernel's file_remove_privs() before a write
-		 * (killpriv.c). On chown the upper file system clears them. */
-		r = fbx_kill_setid(req, fd, truncate_kill);
+		/* Nothing to set: the kernel's file_remove_privs() before a write,
+		 * or chown(f, -1, -1), told apart as killpriv.c says. On chown to
+		 * an owner or group the upper file system clears them. */
+		enum fbx_kill_why why = FBX_KILL_CHOWN_OR_WRITE;
+
+		if (truncate_kill)
+			why = FBX_KILL_TRUNCATE;
+		else if (atomic_exchange(&n->caps_dropped_by, 0) == fuse_req_ctx(req)->pid)
+			why = FBX_KILL_DATA;
+		r = fbx_kill_setid(req, fd, why);
 		if (r < 0)
 			return r;
 	}
@@ -139,7 +146,11 @@ static int change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 		n->no_caps = false;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	r = remove ? removexattr(p, name) : setxattr(p, name, value, size, flags);
-	return r < 0 ? -errno : 0;
+	if (r < 0)
+		return -errno;
+	if (remove && streq(name, FBX_XATTR_CAPS))
+		n->caps_dropped_by = fuse_req_ctx(req)->pid;
+	return 0;
 }
 
 static void fbx_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

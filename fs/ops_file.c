@@ -262,7 +262,7 @@ static int truncate_at_open(fuse_req_t req, struct fbx_fs *fs, fuse_ino_t ino, i
 		return -errno;
 	if (!fs->killpriv)
 		return 0;
-	r = fbx_kill_setid(req, fd, false);
+	r = fbx_kill_setid(req, fd, FBX_KILL_DATA);
 	if (r > 0)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	return r < 0 ? r : 0;

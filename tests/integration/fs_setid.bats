@@ -31,7 +31,8 @@ has_cap() {
 
 # The steps of after_changes and whether their file starts with a capability.
 STEPS="read-user:cap write-user:cap write-root:cap write-nofsetid truncate-user:cap
-truncate-root otrunc-user otrunc-root chown:cap fallocate-user"
+truncate-root otrunc-user otrunc-root chown:cap chownnone-root chownnone-nofsetid:cap
+fallocate-user"
 MODES="4777 6777 2777 2767"
 
 # new_files DIR: a file for each step and mode ("STEP-MODE"), holding "data\n",
@@ -69,6 +70,10 @@ after_changes() {
 		as_user sh -c ": >'$d/otrunc-user-$m'"
 		sh -c ": >'$d/otrunc-root-$m'"
 		chown 1000 "$d/chown-$m"
+		# chown(f, -1, -1): no owner, no group, yet set-id bits go.
+		python3 -c 'import os, sys; os.chown(sys.argv[1], -1, -1)' "$d/chownnone-root-$m"
+		as_root_without_fsetid python3 -c 'import os, sys; os.chown(sys.argv[1], -1, -1)' \
+			"$d/chownnone-nofsetid-$m"
 		as_user fallocate -l 8192 "$d/fallocate-user-$m"
 	done
 	for f in "$d"/*; do
@@ -87,6 +92,8 @@ same_as_native() {
 	grep -qx 'read-user-4777 4777 cap' "$T/native.out"
 	grep -qx 'write-user-4777 777 -' "$T/native.out"
 	grep -qx 'write-root-4777 4777 -' "$T/native.out"
+	grep -qx 'chownnone-root-6777 777 -' "$T/native.out"
+	grep -qx 'chownnone-root-2767 2767 -' "$T/native.out"
 	diff -u "$T/native.out" "$T/fuseboxd.out"
 	# What the mount shows is what the upper holds.
 	(cd "$U" && for f in *; do printf '%s %s\n' "$f" "$(stat -c %a "$f")"; done) >"$T/upper.out"
