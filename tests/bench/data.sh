@@ -8,6 +8,8 @@
 #   R/big/big.bin                     one BIG_MIB MiB file
 #   R/tree/tNNN/eNNN                  TREE_ENTRIES entries (directories + empty
 #                                     files) for the stat walk (disk only)
+#   R/py/usr/lib/pythonX.Y            a copy of the standard library of
+#                                     BENCH_PYTHON, for the python row (disk only)
 # A layered peer (native, passthrough_hp) sees a/ and b/ side by side; a merged
 # peer (the overlays) sees their union: dNNN/ at its root.
 
@@ -105,4 +107,12 @@ data_write_source() {
 # Total bytes of the small files (for the data check of every peer).
 data_small_bytes() {
 	(cd "$1" && xargs -a "$2" cat | wc -c)
+}
+
+# data_python ROOT STDLIB: ROOT/py/usr/lib/pythonX.Y, a copy of the standard
+# library STDLIB of BENCH_PYTHON (Debian's python3), whose interpreter then runs
+# with PYTHONHOME at ROOT/py/usr (or the same path through a peer).
+data_python() {
+	mkdir -p "$1/py/usr/lib"
+	cp -a "$2" "$1/py/usr/lib/"
 }

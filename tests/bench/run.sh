@@ -9,10 +9,12 @@
 #                    the write cells' runs go in rounds of one run per peer
 #   --peers A,B      only these peers (native is always kept: ratios need it)
 #   --only PATTERN   only workloads whose id matches the shell PATTERN
-#                    (disk-cat-cold, disk-tar-warm, disk-stat-*, tmpfs-big-cold,
-#                    write, reqstat, ...)
+#                    (disk-cat-cold, disk-tar-warm, disk-stat-*, disk-py-*,
+#                    tmpfs-big-cold, write, reqstat, ...)
 #   --out FILE       the JSON results (default $O/bench/results.json)
-# Environment: O (build dir), FUSEBOXD, FUSEBOXCTL, PASSTHROUGH_HP, FUSE_PREFIX.
+# Environment: O (build dir), FUSEBOXD, FUSEBOXCTL, PASSTHROUGH_HP, FUSE_PREFIX,
+# BENCH_PYTHON (default /usr/bin/python3: the python row imports its standard
+# library, copied into the data, through each peer).
 #
 # Disk data lives in a fresh loop-mounted ext4 with a journal (the root ext4 has
 # none, see PLATFORM.md), the tmpfs data in a fresh tmpfs. Each workload runs
@@ -155,8 +157,16 @@ else
 	SMALL_FILES=20000 SMALL_DIRS=100 BIG_MIB=1024 TREE_ENTRIES=100000 WRITE_FILES=5000
 	RUNS=${RUNS:-5}
 fi
-DISK_IMG_MIB=$(((SMALL_FILES * 12 / 1024 + BIG_MIB + TREE_ENTRIES / 200 * 8 / 1024 + 64) * 5 / 4))
-DISK_INODES=$(((SMALL_FILES + SMALL_DIRS + TREE_ENTRIES) * 5 / 4 + 1024))
+BENCH_PYTHON=${BENCH_PYTHON:-/usr/bin/python3}
+PY_STDLIB=$("$BENCH_PYTHON" -S -c 'import sysconfig; print(sysconfig.get_path("stdlib"))' 2>/dev/null) ||
+	PY_STDLIB=""
+PY_MIB=0 PY_FILES=0
+if [ -n "$PY_STDLIB" ]; then
+	PY_MIB=$(du -sm "$PY_STDLIB" | cut -f1)
+	PY_FILES=$(find "$PY_STDLIB" | wc -l)
+fi
+DISK_IMG_MIB=$(((SMALL_FILES * 12 / 1024 + BIG_MIB + TREE_ENTRIES / 200 * 8 / 1024 + PY_MIB + 64) * 5 / 4))
+DISK_INODES=$(((SMALL_FILES + SMALL_DIRS + TREE_ENTRIES + PY_FILES) * 5 / 4 + 1024))
 WRITE_IMG_MIB=$((WRITE_FILES * 8 / 1024 + 64))
 TMPFS_MIB=$((SMALL_FILES * 16 / 1024 + BIG_MIB + WRITE_FILES * 4 / 1024 + 64))
 
@@ -385,6 +395,13 @@ cmd_cat() {
 	echo "cd $2 && xargs -a $list cat >/dev/null"
 }
 
+# The start of a Python function: imports through PYTHONHOME on the peer.
+cmd_py() {
+	local dir=$2
+	peer_layered "$1" && dir=$2/py
+	echo "PYTHONHOME=$dir/usr $BENCH_PYTHON -S -B $HERE/imports.py"
+}
+
 cmd_tar() {
 	local what=.
 	peer_layered "$1" && what="a b"
@@ -424,6 +441,18 @@ check_big() {
 		f=${VIEW[$peer]}/big.bin
 		peer_layered "$peer" && f=${VIEW[$peer]}/big/big.bin
 		scenario_check "$peer" "big.bin's size" "$(stat -c %s "$f" 2>&1)" $((BIG_MIB << 20))
+	done
+}
+
+# check_py: each peer's interpreter imports what native's does.
+check_py() {
+	local peer want
+	want=$(bash -c "$(cmd_py native "${VIEW[native]}")" 2>&1) || want="failed: $want"
+	for peer in "${PEERS[@]}"; do
+		[ -n "${VIEW[$peer]:-}" ] && [ -z "${SKIP[$peer]:-}" ] || continue
+		[ "$peer" = native ] && continue
+		scenario_check "$peer" "what the imports print" \
+			"$(bash -c "$(cmd_py "$peer" "${VIEW[$peer]}")" 2>&1 || echo failed)" "$want"
 	done
 }
 
@@ -515,6 +544,7 @@ loop_mount "$W/disk.img" "$W/disk"
 data_small "$W/disk" "$W/chunk"
 data_big "$W/disk"
 data_tree "$W/disk"
+[ -z "$PY_STDLIB" ] || data_python "$W/disk" "$PY_STDLIB"
 mount -t tmpfs -o "size=${TMPFS_MIB}m,mode=0755" fusebox-bench "$W/tmpfs"
 data_small "$W/tmpfs" "$W/chunk"
 data_big "$W/tmpfs"
@@ -540,6 +570,24 @@ if want_any disk-stat-cold disk-stat-warm; then
 	run_workload disk-stat-cold "disk, stat walk $TREE_ENTRIES entries, cold" cold cmd_stat
 	run_workload disk-stat-warm "disk, stat walk $TREE_ENTRIES entries, warm" warm cmd_stat
 	scenario_end
+fi
+
+if want_any disk-py-cold disk-py-warm; then
+	if [ -z "$PY_STDLIB" ]; then
+		for wid in disk-py-cold disk-py-warm; do
+			want "$wid" || continue
+			workload "$wid" "disk, python imports, ${wid#disk-py-}"
+			for peer in "${PEERS[@]}"; do
+				result "$wid" "$peer" skip "" "" "$BENCH_PYTHON does not run"
+			done
+		done
+	else
+		scenario_begin disk-py "$W/disk" py
+		check_py
+		run_workload disk-py-cold "disk, python imports, cold" cold cmd_py
+		run_workload disk-py-warm "disk, python imports, warm" warm cmd_py
+		scenario_end
+	fi
 fi
 
 if want_any disk-big-cold disk-big-warm; then
