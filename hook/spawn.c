@@ -95,14 +95,30 @@ static int place_fds(const int *src, const int *dst, size_t n)
 static void __attribute__((noreturn)) exec_daemon(const struct fb_conf *conf, const char *opts,
 						  int devnull, int logfd, int ready_w, int fusefd)
 {
-	char *const argv[] = { "fuseboxd", "-f", "--ready-fd=3", "-o", (char *)opts,
-			       "/dev/fd/4", NULL };
+	char spin[32], prefetch[32];
+	char *argv[10];
+	size_t argc = 0;
 	char *const envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			       NULL };
 	const int src[] = { devnull, devnull, logfd, ready_w, fusefd };
 	const int dst[] = { 0, 1, 2, DAEMON_READY_FD, DAEMON_FUSE_FD };
 	sigset_t all;
 
+	argv[argc++] = "fuseboxd";
+	argv[argc++] = "-f";
+	argv[argc++] = "--ready-fd=3";
+	if (conf->fuseboxd_spin_us >= 0) {
+		snprintf(spin, sizeof(spin), "--spin=%d", conf->fuseboxd_spin_us);
+		argv[argc++] = spin;
+	}
+	if (conf->fuseboxd_prefetch >= 0) {
+		snprintf(prefetch, sizeof(prefetch), "--prefetch=%d", conf->fuseboxd_prefetch);
+		argv[argc++] = prefetch;
+	}
+	argv[argc++] = "-o";
+	argv[argc++] = (char *)opts;
+	argv[argc++] = "/dev/fd/4";
+	argv[argc] = NULL;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	if (place_fds(src, dst, ARRAY_SIZE(src)) < 0)

@@ -26,6 +26,8 @@ int fb_conf_defaults(struct fb_conf *conf)
 {
 	memset(conf, 0, sizeof(*conf));
 	conf->ready_timeout_ms = 5000;
+	conf->fuseboxd_spin_us = -1;
+	conf->fuseboxd_prefetch = -1;
 	conf->log_keep = 1000;
 	if (set_str(&conf->state_dir, "/run/fusebox") < 0 ||
 	    set_str(&conf->fuseboxd, FUSEBOX_BINDIR "/fuseboxd") < 0 ||
@@ -161,13 +163,22 @@ int fb_conf_parse(const char *text, const char *source, struct fb_conf *conf, ch
 		} else if (streq(key, "ready_timeout_ms")) {
 			r = parse_int(value, 100, 60000, &conf->ready_timeout_ms, key, where, err,
 				      errlen);
+		} else if (streq(key, "fuseboxd_spin_us")) {
+			/* fuseboxd's own limits (fs/fuseboxd.h), so that a bad
+			 * value is refused here rather than by every daemon. */
+			r = parse_int(value, 0, 1000, &conf->fuseboxd_spin_us, key, where, err,
+				      errlen);
+		} else if (streq(key, "fuseboxd_prefetch")) {
+			r = parse_int(value, 0, 4096, &conf->fuseboxd_prefetch, key, where, err,
+				      errlen);
 		} else if (streq(key, "log_keep")) {
 			r = parse_int(value, 1, 1000000, &conf->log_keep, key, where, err, errlen);
 		} else
 			return fb_errf(err, errlen, -EINVAL,
 				       "%s: unknown key \"%s\" (expected lower_root, upper_root, "
 				       "state_dir, fuseboxd, policy_dir, program_dir, "
-				       "log_dir, log_keep, degraded_enforcement, ready_timeout_ms)",
+				       "log_dir, log_keep, degraded_enforcement, ready_timeout_ms, "
+				       "fuseboxd_spin_us, fuseboxd_prefetch)",
 				       where, key);
 		if (r < 0)
 			return r;

@@ -22,6 +22,8 @@ struct fb_conf {
 	char *program_dir; /* admin BPF programs */
 	char *log_dir;	   /* per-container audit logs, default /var/log/fusebox */
 	int ready_timeout_ms;
+	int fuseboxd_spin_us;  /* the daemons' --spin, -1: fuseboxd's own default */
+	int fuseboxd_prefetch; /* the daemons' --prefetch, -1: fuseboxd's own default */
 	int log_keep; /* audit logs kept, newest first (running containers' always) */
 	bool degraded_enforcement;
 };

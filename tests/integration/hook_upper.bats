@@ -23,6 +23,9 @@ setup() {
 }
 
 teardown() {
+	if [ -f "$FB_T/fusebox.conf.orig" ]; then
+		mv "$FB_T/fusebox.conf.orig" "$FB_T/fusebox.conf"
+	fi
 	runc delete -f "$ID-2" >/dev/null 2>&1 || true
 	rm -rf "$BUNDLE-2"
 	fb_bundle_teardown
@@ -115,5 +118,35 @@ teardown() {
 	runc kill "$ID" KILL
 	for i in $(seq 50); do runc state "$ID" | grep -q '"stopped"' && break; sleep 0.1; done
 	runc delete "$ID"
+	fb_assert_clean "$ID"
+}
+
+@test "fuseboxd_spin_us and fuseboxd_prefetch in fusebox.conf reach the daemons; a bad value is refused in one line" {
+	cp "$FB_T/fusebox.conf" "$FB_T/fusebox.conf.orig"
+	printf 'fuseboxd_spin_us = 0\nfuseboxd_prefetch = 4096\n' >>"$FB_T/fusebox.conf"
+	fb_make_bundle "$BUNDLE" "$(fb_mounts_annotation_upper ephemeral /app "$FB_T/layers/base")" \
+		sh -c 'sleep 60'
+	timeout 30 runc run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	local pid i
+	for i in $(seq 50); do
+		pid=$(pgrep -f "fuseboxd.*$FB_T/layers/base" | head -1)
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- ' --spin=0 --prefetch=4096 '
+	run timeout 30 runc exec "$ID" cat /app/etc/motd
+	[ "$output" = "from the image" ]
+	runc kill "$ID" KILL
+	for i in $(seq 50); do runc state "$ID" | grep -q '"stopped"' && break; sleep 0.1; done
+	runc delete "$ID"
+	fb_assert_clean "$ID"
+
+	cp "$FB_T/fusebox.conf.orig" "$FB_T/fusebox.conf"
+	echo "fuseboxd_spin_us = fast" >>"$FB_T/fusebox.conf"
+	fb_runc "$ID" "$BUNDLE"
+	[ "$status" -ne 0 ]
+	local msg=${output//\\\"/\"}
+	echo "$msg"
+	[[ "$msg" == *"fusebox-hook: $ID: $FB_T/fusebox.conf:5: fuseboxd_spin_us: \"fast\" (expected 0..1000)\\n"* ]]
 	fb_assert_clean "$ID"
 }

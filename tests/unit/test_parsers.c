@@ -174,7 +174,8 @@ static void conf_parses_keys_comments_and_repeats(void **unused)
 {
 	const char *t = "# comment\n\nlower_root = /l1\nlower_root=/l2 # trailing\n"
 			"state_dir = /tmp/st\nfuseboxd = /opt/fuseboxd\n"
-			"degraded_enforcement = yes\nready_timeout_ms = 250\nlog_keep = 7\n";
+			"degraded_enforcement = yes\nready_timeout_ms = 250\nlog_keep = 7\n"
+			"fuseboxd_spin_us = 0\nfuseboxd_prefetch = 4096\n";
 	struct fb_conf conf;
 
 	assert_int_equal(fb_conf_defaults(&conf), 0);
@@ -187,6 +188,13 @@ static void conf_parses_keys_comments_and_repeats(void **unused)
 	assert_true(conf.degraded_enforcement);
 	assert_int_equal(conf.ready_timeout_ms, 250);
 	assert_int_equal(conf.log_keep, 7);
+	assert_int_equal(conf.fuseboxd_spin_us, 0);
+	assert_int_equal(conf.fuseboxd_prefetch, 4096);
+	fb_conf_free(&conf);
+	/* Unset, the daemons keep their own defaults. */
+	assert_int_equal(fb_conf_defaults(&conf), 0);
+	assert_int_equal(conf.fuseboxd_spin_us, -1);
+	assert_int_equal(conf.fuseboxd_prefetch, -1);
 	fb_conf_free(&conf);
 }
 
@@ -202,6 +210,8 @@ static void conf_errors_name_file_line_and_key(void **unused)
 		{ "ready_timeout_ms = 5\n", "expected 100..60000" },
 		{ "log_keep = 0\n", "t.conf:1: log_keep: \"0\" (expected 1..1000000)" },
 		{ "log_keep = 12x\n", "log_keep: \"12x\"" },
+		{ "fuseboxd_spin_us = 1001\n", "t.conf:1: fuseboxd_spin_us: \"1001\" (expected 0..1000)" },
+		{ "fuseboxd_prefetch = -1\n", "fuseboxd_prefetch: \"-1\" (expected 0..4096)" },
 		{ "state_dir =\n", "state_dir: empty value" },
 	};
 	struct fb_conf conf;
