@@ -342,6 +342,7 @@ void fbx_dircache_forget(struct fbx_fs *fs, fuse_ino_t id);
 int fbx_prefetch_init(struct fbx_fs *fs, unsigned int max_files);
 void fbx_prefetch_free(struct fbx_fs *fs);
 void fbx_prefetch_opened(struct fbx_fs *fs, struct fbx_node *n);
+void fbx_prefetch_walked(struct fbx_fs *fs, struct fbx_node *dir);
 
 /* ops_*.c: request handlers, each answers its request exactly once. */
 void fbx_ops_fill(struct fuse_lowlevel_ops *ops);

@@ -187,6 +187,8 @@ void fbx_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (fuse_reply_buf(req, buf, size - rem) != 0)
 		for (k = 0; k < nadded; k++)
 			fbx_node_forget(fs, added[k], 1);
+	else if (off == 0)
+		fbx_prefetch_walked(fs, d.dir);
 }
 
 void fbx_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -16,6 +16,16 @@
  * are dropped). Only lower layers, which nobody writes: it warms the page
  * cache and changes nothing. The helper holds no node, only its own
  * O_PATH fd of the directory, so a FORGET never waits for it.
+ *
+ * The same helper looks ahead for cold directory walks (find, du, tar, a
+ * scan of site-packages). A walk's time goes to the round trips and to the
+ * device's reads of each directory and its entries' inodes, one after the
+ * other. Once READDIRPLUS has started in two subdirectories of one lower
+ * directory in their listing order, the helper looks up the entries of the
+ * next WALK_AHEAD subdirectories (at most WALK_MAX_ENTRIES each) in the
+ * layer, so the device reads them while the walk is still busy with this
+ * one and its LOOKUPs then find them cached. A single listing (ls) never
+ * starts it; a walk that goes back starts a new pass.
  */
 #include "fuseboxd.h"
 
@@ -26,6 +36,23 @@
 #include <sys/uio.h>
 
 #define PREFETCH_QUEUE 8
+#define WALK_AHEAD 8
+#define WALK_MAX_ENTRIES 4096
+#define WALK_PARENTS 4
+
+/* A directory whose subdirectories a walk enters one after another. */
+struct walk_parent {
+	dev_t dev;
+	ino_t ino;
+	unsigned int entered; /* subdirectories entered in order, this pass */
+	size_t last;	      /* the index (getdents order) of the last one */
+	size_t frontier;      /* entries before it were looked ahead in */
+};
+
+struct prefetch_item {
+	int fd;	   /* O_PATH directory */
+	char *sub; /* NULL: read ahead fd's files; else: a walk entered fd/sub */
+};
 
 struct fbx_prefetch {
 	pthread_mutex_t lock;
@@ -33,8 +60,9 @@ struct fbx_prefetch {
 	pthread_t thread;
 	bool started, stop;
 	unsigned int max_files;
-	int queue[PREFETCH_QUEUE]; /* O_PATH directory fds, FIFO */
+	struct prefetch_item queue[PREFETCH_QUEUE]; /* FIFO */
 	unsigned int head, count;
+	struct walk_parent walks[WALK_PARENTS]; /* most recent first (helper only) */
 };
 
 /*
@@ -99,24 +127,121 @@ static void prefetch_dir(int pfd, unsigned int max)
 	}
 }
 
+/*
+ * Look up the entries of directory name in pfd, so that the walk finds them
+ * cached in the layer's file system. Looks only: nothing is opened but the
+ * directory itself, beneath pfd as every path of a layer (no mount crossed).
+ */
+static void stat_ahead(int pfd, const char *name)
+{
+	_cleanup_close_ int dfd = fbx_openat_beneath(pfd, name, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+	char buf[16384];
+	unsigned int done = 0;
+	struct stat st;
+	ssize_t n, off;
+
+	if (dfd < 0)
+		return;
+	while (done < WALK_MAX_ENTRIES && (n = getdents64(dfd, buf, sizeof(buf))) > 0)
+		for (off = 0; off < n && done < WALK_MAX_ENTRIES; done++) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+
+			off += de->d_reclen;
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				(void)fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW);
+		}
+}
+
+/* The record of parent (dev, ino), made the most recent; a new one replaces the oldest. */
+static struct walk_parent *walk_parent(struct fbx_prefetch *p, const struct stat *st)
+{
+	struct walk_parent w = {.dev = st->st_dev, .ino = st->st_ino};
+	size_t i;
+
+	for (i = 0; i < WALK_PARENTS - 1; i++)
+		if (p->walks[i].dev == w.dev && p->walks[i].ino == w.ino)
+			break;
+	if (p->walks[i].dev == w.dev && p->walks[i].ino == w.ino)
+		w = p->walks[i];
+	memmove(&p->walks[1], &p->walks[0], i * sizeof(p->walks[0]));
+	p->walks[0] = w;
+	return &p->walks[0];
+}
+
+/*
+ * A READDIRPLUS started in sub of the directory at pfd. Once a second
+ * subdirectory of it is entered, a walk is going through them in order:
+ * look up the entries of the next WALK_AHEAD directories after sub, where it
+ * goes next, while it is busy with sub.
+ */
+static void walk_ahead(struct fbx_prefetch *p, int pfd, const char *sub)
+{
+	_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct walk_parent *w;
+	char buf[16384];
+	size_t idx = 0, dirs = 0;
+	bool found = false;
+	struct stat st;
+	ssize_t n, off;
+
+	if (dfd < 0 || fstat(dfd, &st) < 0)
+		return;
+	w = walk_parent(p, &st);
+	while ((n = getdents64(dfd, buf, sizeof(buf))) > 0) {
+		for (off = 0; off < n; idx++) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+
+			off += de->d_reclen;
+			if (!found) {
+				if (strcmp(de->d_name, sub))
+					continue;
+				found = true;
+				/* Not after the last one: a new pass (or no walk). */
+				if (w->entered == 0 || idx <= w->last) {
+					w->entered = 0;
+					w->frontier = 0;
+				}
+				w->entered++;
+				w->last = idx;
+				if (w->entered < 2)
+					return;
+				continue;
+			}
+			if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, ".."))
+				continue;
+			if (++dirs > WALK_AHEAD)
+				return;
+			if (idx < w->frontier)
+				continue;
+			stat_ahead(dfd, de->d_name);
+			w->frontier = idx + 1;
+		}
+	}
+}
+
 static void *prefetch_main(void *arg)
 {
 	struct fbx_prefetch *p = arg;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		int fd;
+		struct prefetch_item it;
 
 		while (!p->stop && p->count == 0)
 			pthread_cond_wait(&p->cond, &p->lock);
 		if (p->stop)
 			break;
-		fd = p->queue[p->head];
+		it = p->queue[p->head];
 		p->head = (p->head + 1) % PREFETCH_QUEUE;
 		p->count--;
 		pthread_mutex_unlock(&p->lock);
-		prefetch_dir(fd, p->max_files);
-		close(fd);
+		if (it.sub)
+			walk_ahead(p, it.fd, it.sub);
+		else
+			prefetch_dir(it.fd, p->max_files);
+		close(it.fd);
+		free(it.sub);
 		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -152,7 +277,8 @@ void fbx_prefetch_free(struct fbx_fs *fs)
 	if (p->started)
 		pthread_join(p->thread, NULL);
 	while (p->count > 0) {
-		close(p->queue[p->head]);
+		close(p->queue[p->head].fd);
+		free(p->queue[p->head].sub);
 		p->head = (p->head + 1) % PREFETCH_QUEUE;
 		p->count--;
 	}
@@ -175,24 +301,29 @@ static int start_thread(struct fbx_prefetch *p)
 	return -r;
 }
 
-/* Hand the directory at fd (O_PATH, taken over) to the helper. */
-static void queue_dir(struct fbx_prefetch *p, int fd)
+/* Hand the directory at fd (O_PATH) and sub (both taken over) to the helper. */
+static void queue_dir(struct fbx_prefetch *p, int fd, char *sub)
 {
-	if (fd < 0)
+	if (fd < 0) {
+		free(sub);
 		return;
+	}
 	pthread_mutex_lock(&p->lock);
 	/* Started here, not at start-up: fuse_daemonize() forks after that. */
 	if (!p->started && !p->stop)
 		p->started = start_thread(p) == 0;
 	if (p->started && !p->stop && p->count < PREFETCH_QUEUE) {
-		p->queue[(p->head + p->count) % PREFETCH_QUEUE] = fd;
+		p->queue[(p->head + p->count) % PREFETCH_QUEUE] =
+		    (struct prefetch_item){.fd = fd, .sub = sub};
 		p->count++;
 		fd = -1;
+		sub = NULL;
 		pthread_cond_signal(&p->cond);
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (fd >= 0)
 		close(fd);
+	free(sub);
 }
 
 /*
@@ -216,5 +347,22 @@ void fbx_prefetch_opened(struct fbx_fs *fs, struct fbx_node *n)
 		fd = fbx_node_open_locked(fs, dir, n->layer, O_PATH | O_DIRECTORY);
 	if (fs->has_upper)
 		pthread_rwlock_unlock(&fs->tree_lock);
-	queue_dir(fs->prefetch, fd);
+	queue_dir(fs->prefetch, fd, NULL);
+}
+
+/* READDIRPLUS from the start of lower directory dir: a walk may be entering it. */
+void fbx_prefetch_walked(struct fbx_fs *fs, struct fbx_node *dir)
+{
+	char *sub = NULL;
+	int fd = -1;
+
+	if (!fs->prefetch || (fs->has_upper && dir->layer == 0))
+		return;
+	if (fs->has_upper)
+		pthread_rwlock_rdlock(&fs->tree_lock);
+	if (dir->parent && (sub = strdup(dir->name)))
+		fd = fbx_node_open_locked(fs, dir->parent, dir->layer, O_PATH | O_DIRECTORY);
+	if (fs->has_upper)
+		pthread_rwlock_unlock(&fs->tree_lock);
+	queue_dir(fs->prefetch, fd, sub);
 }

@@ -198,6 +198,63 @@ strace_stop() {
 	! grep -E '^[0-9]* *(pread64|preadv2?)\(' "$T/trace"
 }
 
+# looked_ahead NAME...: which of the names the daemon opened as directories
+# (in $T/trace), one per line.
+looked_ahead() {
+	local d
+	for d; do
+		grep -q "openat2\\?([0-9]*, \"$d\", .*O_DIRECTORY" "$T/trace" && echo "$d"
+	done
+	return 0
+}
+
+# walk_ahead_setup [OPT]: 20 subdirectories of a lower directory, each with a
+# file; fuseboxd (with OPT) on it, traced; sets SUBS to the subdirectories in
+# the layer's getdents order.
+walk_ahead_setup() {
+	local i
+	mkdir "$T/lower/w"
+	for i in $(seq -w 0 19); do
+		mkdir "$T/lower/w/s$i"
+		: >"$T/lower/w/s$i/f"
+	done
+	mapfile -t SUBS < <(ls -U "$T/lower/w")
+	"$O/fuseboxd" ${1:+"$1"} -o "lowerdir=$T/lower" "$T/mnt"
+	mountpoint -q "$T/mnt"
+	strace_daemon "$T/trace" openat,openat2
+	ls "$T/mnt/w" >/dev/null
+}
+
+@test "fuseboxd: a walk entering a second subdirectory looks up the next 8 ahead; one listing does not" {
+	[ -x "$O/fuseboxd" ] || skip "fuseboxd is not built"
+	walk_ahead_setup
+	ls "$T/mnt/w/${SUBS[0]}" >/dev/null
+	sleep 0.5
+	# One subdirectory entered (ls of a directory and of one below it): no walk.
+	[ -z "$(looked_ahead "${SUBS[@]:1}")" ]
+	ls "$T/mnt/w/${SUBS[1]}" >/dev/null
+	for i in $(seq 50); do
+		[ "$(looked_ahead "${SUBS[@]:2:8}" | wc -l)" -eq 8 ] && break
+		sleep 0.1
+	done
+	sleep 0.2
+	strace_stop
+	# The eight after the second, in the layer's order, and not the ninth.
+	[ "$(looked_ahead "${SUBS[@]:2:8}" | wc -l)" -eq 8 ]
+	[ -z "$(looked_ahead "${SUBS[@]:10}")" ]
+	# Looked up, not opened: the files in them never are.
+	! grep -q 'openat2\?([0-9]*, "f"' "$T/trace"
+}
+
+@test "fuseboxd --prefetch=0: no walk looks ahead" {
+	[ -x "$O/fuseboxd" ] || skip "fuseboxd is not built"
+	walk_ahead_setup --prefetch=0
+	ls "$T/mnt/w/${SUBS[0]}" "$T/mnt/w/${SUBS[1]}" "$T/mnt/w/${SUBS[2]}" >/dev/null
+	sleep 0.5
+	strace_stop
+	[ -z "$(looked_ahead "${SUBS[@]:3}")" ]
+}
+
 # tree N M: N directories of M empty files in $T/lower/tree.
 tree() {
 	local d
