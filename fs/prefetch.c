@@ -65,6 +65,36 @@ struct fbx_prefetch {
 	struct walk_parent walks[WALK_PARENTS]; /* most recent first (helper only) */
 };
 
+/* A directory's entries in getdents order, read a buffer at a time. */
+struct dir_iter {
+	int fd;
+	ssize_t n, off;
+	size_t count; /* entries returned so far */
+	char buf[16384];
+};
+
+/* The next entry, or NULL at the end (or on an error). */
+static const struct dirent64 *dir_next(struct dir_iter *it)
+{
+	const struct dirent64 *de;
+
+	if (it->off >= it->n) {
+		it->n = getdents64(it->fd, it->buf, sizeof(it->buf));
+		it->off = 0;
+		if (it->n <= 0)
+			return NULL;
+	}
+	de = (const struct dirent64 *)(it->buf + it->off);
+	it->off += de->d_reclen;
+	it->count++;
+	return de;
+}
+
+static bool is_dot(const char *name)
+{
+	return !strcmp(name, ".") || !strcmp(name, "..");
+}
+
 /*
  * Start readahead of one small regular file. 1 when its first page was
  * already in the page cache, 0 when not (readahead started), -1 if skipped.
@@ -101,28 +131,23 @@ static int prefetch_file(int dfd, const char *name)
 static void prefetch_dir(int pfd, unsigned int max)
 {
 	_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char buf[16384];
+	struct dir_iter it = {.fd = dfd};
 	unsigned int done = 0, resident = 0;
-	ssize_t n, off;
+	const struct dirent64 *de;
 
 	if (dfd < 0)
 		return;
-	while (done < max && resident < FBX_PREFETCH_RESIDENT &&
-	       (n = getdents64(dfd, buf, sizeof(buf))) > 0) {
-		for (off = 0; off < n && done < max && resident < FBX_PREFETCH_RESIDENT;) {
-			struct dirent64 *de = (struct dirent64 *)(buf + off);
-			int r;
+	while (done < max && resident < FBX_PREFETCH_RESIDENT && (de = dir_next(&it))) {
+		int r;
 
-			off += de->d_reclen;
-			/* Only what the directory says is a regular file: no device
-			 * or fifo is ever opened. */
-			if (de->d_type != DT_REG)
-				continue;
-			r = prefetch_file(dfd, de->d_name);
-			if (r >= 0) {
-				resident = r ? resident + 1 : 0;
-				done++;
-			}
+		/* Only what the directory says is a regular file: no device or
+		 * fifo is ever opened. */
+		if (de->d_type != DT_REG)
+			continue;
+		r = prefetch_file(dfd, de->d_name);
+		if (r >= 0) {
+			resident = r ? resident + 1 : 0;
+			done++;
 		}
 	}
 }
@@ -135,21 +160,15 @@ static void prefetch_dir(int pfd, unsigned int max)
 static void stat_ahead(int pfd, const char *name)
 {
 	_cleanup_close_ int dfd = fbx_openat_beneath(pfd, name, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
-	char buf[16384];
-	unsigned int done = 0;
+	struct dir_iter it = {.fd = dfd};
+	const struct dirent64 *de;
 	struct stat st;
-	ssize_t n, off;
 
 	if (dfd < 0)
 		return;
-	while (done < WALK_MAX_ENTRIES && (n = getdents64(dfd, buf, sizeof(buf))) > 0)
-		for (off = 0; off < n && done < WALK_MAX_ENTRIES; done++) {
-			struct dirent64 *de = (struct dirent64 *)(buf + off);
-
-			off += de->d_reclen;
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				(void)fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW);
-		}
+	while (it.count < WALK_MAX_ENTRIES && (de = dir_next(&it)))
+		if (!is_dot(de->d_name))
+			(void)fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW);
 }
 
 /* The record of parent (dev, ino), made the most recent; a new one replaces the oldest. */
@@ -177,46 +196,36 @@ static struct walk_parent *walk_parent(struct fbx_prefetch *p, const struct stat
 static void walk_ahead(struct fbx_prefetch *p, int pfd, const char *sub)
 {
 	_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dir_iter it = {.fd = dfd};
+	const struct dirent64 *de;
 	struct walk_parent *w;
-	char buf[16384];
-	size_t idx = 0, dirs = 0;
-	bool found = false;
+	size_t dirs = 0;
 	struct stat st;
-	ssize_t n, off;
 
 	if (dfd < 0 || fstat(dfd, &st) < 0)
 		return;
 	w = walk_parent(p, &st);
-	while ((n = getdents64(dfd, buf, sizeof(buf))) > 0) {
-		for (off = 0; off < n; idx++) {
-			struct dirent64 *de = (struct dirent64 *)(buf + off);
-
-			off += de->d_reclen;
-			if (!found) {
-				if (strcmp(de->d_name, sub))
-					continue;
-				found = true;
-				/* Not after the last one: a new pass (or no walk). */
-				if (w->entered == 0 || idx <= w->last) {
-					w->entered = 0;
-					w->frontier = 0;
-				}
-				w->entered++;
-				w->last = idx;
-				if (w->entered < 2)
-					return;
-				continue;
-			}
-			if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") ||
-			    !strcmp(de->d_name, ".."))
-				continue;
-			if (++dirs > WALK_AHEAD)
-				return;
-			if (idx < w->frontier)
-				continue;
-			stat_ahead(dfd, de->d_name);
-			w->frontier = idx + 1;
-		}
+	while ((de = dir_next(&it)) && strcmp(de->d_name, sub))
+		;
+	if (!de)
+		return;
+	/* Not after the last one entered: a new pass (or no walk at all). */
+	if (w->entered == 0 || it.count - 1 <= w->last) {
+		w->entered = 0;
+		w->frontier = 0;
+	}
+	w->entered++;
+	w->last = it.count - 1;
+	if (w->entered < 2)
+		return;
+	while (dirs < WALK_AHEAD && (de = dir_next(&it))) {
+		if (de->d_type != DT_DIR || is_dot(de->d_name))
+			continue;
+		dirs++;
+		if (it.count - 1 < w->frontier)
+			continue;
+		stat_ahead(dfd, de->d_name);
+		w->frontier = it.count;
 	}
 }
 
