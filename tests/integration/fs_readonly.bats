@@ -425,6 +425,15 @@ prefetch_layer() {
 	mkfifo "$L/d/fifo"
 }
 
+# wait_resident N FILE...: until N of the files are in the page cache (5 s
+# at most), then assert that they are.
+wait_resident() {
+	local n=$1 i
+	shift
+	for i in $(seq 50); do [ "$(resident "$@")" = "$n" ] && break; sleep 0.1; done
+	[ "$(resident "$@")" = "$n" ]
+}
+
 # drop_pages FILE...: evict the files from the page cache.
 drop_pages() {
 	sync -f "$1"
@@ -438,7 +447,7 @@ for p in sys.argv[1:]:
 }
 
 @test "--prefetch: a second cold open in a lower directory reads its small files ahead; 0 is off" {
-	local i others
+	local others
 	prefetch_layer
 	others=$(seq -f "$L/d/f%g" 3 30)
 	drop_pages "$L"/d/f[0-9]* "$L/d/big"
@@ -449,31 +458,24 @@ for p in sys.argv[1:]:
 	[ "$(resident $others)" = 0 ]
 	# A second one is: the other 28 small files follow, not the large one.
 	cat "$MNT/d/f2" >/dev/null
-	for i in $(seq 50); do [ "$(resident $others)" = 28 ] && break; sleep 0.1; done
-	[ "$(resident $others)" = 28 ]
+	wait_resident 28 $others
 	[ "$(resident "$L/d/big")" = 0 ]
 	cmp "$L/d/f30" "$MNT/d/f30"
-	kill -TERM "$DPID"
-	wait_status "$DPID"
-	[ "$st" -eq 0 ]
-	refute_mounted
+	stop_daemon
 
 	# With noopen the daemon sees READs, not OPENs: the same.
 	drop_pages "$L"/d/f[0-9]* "$L/d/big"
 	start_fg "$T/log" -o lowerdir="$L",noopen "$MNT"
 	cat "$MNT/d/f1" "$MNT/d/f2" >/dev/null
-	for i in $(seq 50); do [ "$(resident $others)" = 28 ] && break; sleep 0.1; done
-	[ "$(resident $others)" = 28 ]
-	kill -TERM "$DPID"
-	wait_status "$DPID"
+	wait_resident 28 $others
+	stop_daemon
 
 	drop_pages "$L"/d/f[0-9]* "$L/d/big"
 	start_fg "$T/log" --prefetch=0 -o lowerdir="$L" "$MNT"
 	cat "$MNT/d/f1" "$MNT/d/f2" >/dev/null
 	sleep 0.5
 	[ "$(resident $others)" = 0 ]
-	kill -TERM "$DPID"
-	wait_status "$DPID"
+	stop_daemon
 	refuses_count --prefetch 0 4096
 }
 
